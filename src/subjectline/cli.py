@@ -1,7 +1,7 @@
 """The ``subjectline`` command: a thin layer over the Python API.
 
 Each stage package may have a ``cli`` module with ``register(app)``; it is picked up
-here so that stages add commands without editing this file.
+here so that stages add commands without editing this file (see CONTRIBUTING.md).
 """
 
 from __future__ import annotations
