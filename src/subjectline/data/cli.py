@@ -23,10 +23,12 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         fmt: str = typer.Option("parquet", "--format", help="parquet or csv"),
     ) -> None:
         """Write a synthetic marketplace (and its hidden ground truth) to --out."""
-        from subjectline.data.synth import SynthConfig, write_marketplace
+        from subjectline.data.synth import SYNTH_STEPS, SynthConfig, write_marketplace
+        from subjectline.progress import steps
 
         cfg = SynthConfig(users=users, items=items, seed=seed)
-        counts = write_marketplace(cfg, out_dir, fmt=fmt)
+        with steps("synthesize", SYNTH_STEPS) as on_step:
+            counts = write_marketplace(cfg, out_dir, fmt=fmt, on_step=on_step)
         for kind, n in counts.items():
             out.print(f"{kind}: {n:,}")
         out.print(f"written to {out_dir}")

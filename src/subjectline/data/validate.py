@@ -58,7 +58,9 @@ def _parse_datetime(col: str) -> pl.Expr:
         for fmt in _DATETIME_FORMATS
     ]
     date_only = (
-        text.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+        text.str.to_date("%Y-%m-%d", strict=False)
+        .cast(pl.Datetime("us"))
+        .dt.replace_time_zone("UTC")
     )
     return pl.coalesce([*parsed, date_only])
 
@@ -78,11 +80,7 @@ def _cast_expr(col: str, dtype: pl.DataType, source: pl.DataType) -> pl.Expr:
     if dtype == pl.Boolean() and source == pl.String():
         low = pl.col(col).str.strip_chars().str.to_lowercase()
         return (
-            pl.when(low.is_in(_TRUE))
-            .then(True)
-            .when(low.is_in(_FALSE))
-            .then(False)
-            .otherwise(None)
+            pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False).otherwise(None)
         )
     if dtype == pl.Float64() and source == pl.String():
         return pl.col(col).str.strip_chars().cast(pl.Float64, strict=False)
@@ -126,7 +124,9 @@ def validate(raw: pl.DataFrame, kind: str, file: str) -> pl.DataFrame:
     _check_domain(cast, kind, file)
     key = PRIMARY_KEYS[kind]
     if key is not None:
-        row = _first_bad(cast, pl.col(key).is_duplicated() & (pl.col(_ROW) > pl.col(_ROW).min().over(key)))
+        row = _first_bad(
+            cast, pl.col(key).is_duplicated() & (pl.col(_ROW) > pl.col(_ROW).min().over(key))
+        )
         if row is not None:
             value = cast.filter(pl.col(_ROW) == row)[key].item()
             raise DataError(file, f"duplicate {key} {value!r}", row, key)
@@ -147,13 +147,21 @@ def _check_domain(frame: pl.DataFrame, kind: str, file: str) -> None:
         rules.append(("event", ~pl.col("event").is_in(EVENTS), f"event must be one of {EVENTS}"))
     elif kind == "promotions":
         rules += [
-            ("scope", ~pl.col("scope").is_in(PROMOTION_SCOPES), f"scope must be one of {PROMOTION_SCOPES}"),
+            (
+                "scope",
+                ~pl.col("scope").is_in(PROMOTION_SCOPES),
+                f"scope must be one of {PROMOTION_SCOPES}",
+            ),
             (
                 "discount_pct",
                 (pl.col("discount_pct") <= 0) | (pl.col("discount_pct") > 100),
                 "discount_pct must be in (0, 100]",
             ),
-            ("ends_at", pl.col("ends_at") <= pl.col("starts_at"), "ends_at must be after starts_at"),
+            (
+                "ends_at",
+                pl.col("ends_at") <= pl.col("starts_at"),
+                "ends_at must be after starts_at",
+            ),
             (
                 "target",
                 (pl.col("scope") != "all") & pl.col("target").is_null(),

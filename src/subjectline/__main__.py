@@ -1,0 +1,3 @@
+from subjectline.cli import main
+
+main()
