@@ -1,0 +1,324 @@
+"""Recommenders behind one small interface, in the spirit of the ``implicit`` library.
+
+A model is fitted on a user x item CSR matrix of confidence weights
+(:class:`~subjectline.recommend.matrix.InteractionMatrix`) and then scores users in
+batches. :meth:`Recommender.recommend` turns scores into a top-K list with the business
+filters applied as masks, batch by batch, with ``argpartition`` (no per-user loop), so
+one million users by twenty thousand items runs in bounded memory.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from subjectline.errors import SubjectlineError
+
+DEFAULT_BATCH_USERS = 4096
+# Scores, argpartition indices and temporaries of one batch take ~16 bytes per cell;
+# the batch shrinks so that they stay under this budget however many items there are.
+BATCH_MEMORY_BYTES = int(os.environ.get("SUBJECTLINE_RECOMMEND_BATCH_BYTES", 1 << 30))
+BYTES_PER_CELL = 16
+# EASE inverts on one BLAS thread below this many items (see EASE._fit).
+SINGLE_THREAD_ITEMS = 4000
+
+Progress = Callable[[int], None]
+
+
+class Recommender(ABC):
+    """``fit`` on a user x item CSR of confidence weights, then ``score``/``recommend``.
+
+    ``userids`` are row indices of the matrix given to ``fit``; ``user_items`` are the
+    rows of those users (their histories, which EASE and popularity score from and ALS
+    ignores because it keeps per-user factors).
+    """
+
+    name: ClassVar[str]
+    fit_seconds: float = 0.0
+
+    @abstractmethod
+    def _fit(self, user_items: sp.csr_matrix) -> None: ...
+
+    @abstractmethod
+    def score(self, userids: np.ndarray, user_items: sp.csr_matrix) -> np.ndarray:
+        """Dense ``float32`` scores, shape ``(len(userids), n_items)``; higher is better."""
+
+    @property
+    @abstractmethod
+    def params(self) -> dict[str, Any]:
+        """The hyperparameters, enough to rebuild the model with ``get_model(name, **p)``."""
+
+    def fit(self, user_items: sp.csr_matrix) -> Self:
+        started = time.perf_counter()
+        self._fit(sp.csr_matrix(user_items, dtype=np.float32))
+        self.fit_seconds = time.perf_counter() - started
+        return self
+
+    def recommend(
+        self,
+        userids: np.ndarray,
+        user_items: sp.csr_matrix,
+        k: int = 10,
+        *,
+        exclude: sp.csr_matrix | None = None,
+        item_mask: np.ndarray | None = None,
+        item_boost: np.ndarray | None = None,
+        batch_size: int = DEFAULT_BATCH_USERS,
+        progress: Progress | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` item indices and scores for each user, best first.
+
+        ``user_items`` and ``exclude`` are whole user x item matrices (rows are picked
+        by ``userids``): ``exclude`` marks pairs never to recommend (already purchased),
+        ``item_mask`` is False for items never to recommend (out of stock), and
+        ``item_boost`` multiplies each item's score (see :func:`apply_boost`). Returns
+        ``(items, scores)`` of shape ``(len(userids), k)``; when fewer than ``k`` items
+        are allowed the tail holds item -1 and score ``-inf``.
+        """
+        userids = np.asarray(userids, dtype=np.int64)
+        n_items = user_items.shape[1]
+        k = max(0, min(k, n_items))
+        out_items = np.full((len(userids), k), -1, dtype=np.int32)
+        out_scores = np.full((len(userids), k), -np.inf, dtype=np.float32)
+        if k == 0 or len(userids) == 0:
+            return out_items, out_scores
+        blocked = np.flatnonzero(~item_mask) if item_mask is not None else None
+        boosted = np.flatnonzero(item_boost != 1.0) if item_boost is not None else None
+        step = batch_rows(batch_size, n_items)
+        for start in range(0, len(userids), step):
+            rows = userids[start : start + step]
+            scores = self.score(rows, user_items[rows])
+            if item_boost is not None and boosted is not None and boosted.size:
+                apply_boost(scores, boosted, item_boost[boosted])
+            if exclude is not None:
+                mask_pairs(scores, exclude[rows])
+            if blocked is not None and blocked.size:
+                scores[:, blocked] = -np.inf
+            items, best = top_k(scores, k)
+            out_items[start : start + len(rows)] = items
+            out_scores[start : start + len(rows)] = best
+            if progress is not None:
+                progress(len(rows))
+        return out_items, out_scores
+
+
+def batch_rows(batch_size: int, n_items: int) -> int:
+    """Users per batch: ``batch_size``, shrunk to fit :data:`BATCH_MEMORY_BYTES`."""
+    by_memory = BATCH_MEMORY_BYTES // max(1, n_items * BYTES_PER_CELL)
+    return max(1, min(batch_size, by_memory))
+
+
+def apply_boost(scores: np.ndarray, columns: np.ndarray, factors: np.ndarray) -> None:
+    """Boost ``columns`` in place: positive scores times ``factor``, negative ones divided.
+
+    Dividing negatives keeps a boost a boost whatever the sign (EASE and ALS scores can be
+    negative); a factor below 1 demotes in the same way.
+    """
+    sub = scores[:, columns]
+    scores[:, columns] = np.where(sub > 0, sub * factors, sub / factors)
+
+
+def mask_pairs(scores: np.ndarray, pairs: sp.csr_matrix) -> None:
+    """Set ``scores[r, c] = -inf`` for every stored entry ``(r, c)`` of ``pairs``."""
+    pairs = sp.csr_matrix(pairs)
+    rows = np.repeat(np.arange(pairs.shape[0]), np.diff(pairs.indptr))
+    scores[rows, pairs.indices] = -np.inf
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise top-``k`` by score, best first; ties go to the lower item index.
+
+    ``argpartition`` selects in O(n_items) per row, then only the ``k`` winners are
+    sorted. Cells at ``-inf`` (filtered) come back as item -1.
+    """
+    n_rows, n_items = scores.shape
+    k = min(k, n_items)
+    if k < n_items:
+        part = np.argpartition(scores, n_items - k, axis=1)[:, n_items - k :]
+    else:
+        part = np.broadcast_to(np.arange(n_items), (n_rows, n_items)).copy()
+    best = np.take_along_axis(scores, part, axis=1)
+    row_key = np.repeat(np.arange(n_rows), k)
+    order = np.lexsort((part.ravel(), -best.ravel(), row_key)).reshape(n_rows, k) % k
+    items = np.take_along_axis(part, order, axis=1).astype(np.int32)
+    best = np.take_along_axis(best, order, axis=1).astype(np.float32)
+    items[~np.isfinite(best) & (best < 0)] = -1
+    return items, best
+
+
+class Popularity(Recommender):
+    """Everyone gets the most popular items: the number of users who touched each item.
+
+    With ``weighted=True`` popularity is the sum of confidence weights instead.
+    """
+
+    name = "popularity"
+
+    def __init__(self, weighted: bool = False):
+        self.weighted = weighted
+        self.item_scores = np.zeros(0, dtype=np.float32)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {"weighted": self.weighted}
+
+    def _fit(self, user_items: sp.csr_matrix) -> None:
+        if self.weighted:
+            counts = np.asarray(user_items.sum(axis=0)).ravel()
+        else:
+            counts = np.bincount(user_items.indices, minlength=user_items.shape[1])
+        self.item_scores = counts.astype(np.float32)
+
+    def score(self, userids: np.ndarray, user_items: sp.csr_matrix) -> np.ndarray:
+        return np.tile(self.item_scores, (len(userids), 1))
+
+
+class ALS(Recommender):
+    """Implicit-feedback matrix factorisation (Hu, Koren & Volinsky 2008) via ``implicit``.
+
+    Confidence is ``1 + alpha * weight``. Defaults were tuned on a MovieLens-100k
+    validation split (docs/recommend.md). ``implicit`` runs its own threads (``num_threads``,
+    0 = all cores), so BLAS is held to one thread during ``fit`` as ``implicit`` advises.
+    """
+
+    name = "als"
+
+    def __init__(
+        self,
+        factors: int = 32,
+        regularization: float = 10.0,
+        alpha: float = 0.25,
+        iterations: int = 15,
+        seed: int = 0,
+        num_threads: int = 0,
+    ):
+        self.factors = factors
+        self.regularization = regularization
+        self.alpha = alpha
+        self.iterations = iterations
+        self.seed = seed
+        self.num_threads = num_threads
+        self.user_factors = np.zeros((0, factors), dtype=np.float32)
+        self.item_factors = np.zeros((0, factors), dtype=np.float32)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {
+            "factors": self.factors,
+            "regularization": self.regularization,
+            "alpha": self.alpha,
+            "iterations": self.iterations,
+            "seed": self.seed,
+        }
+
+    def _fit(self, user_items: sp.csr_matrix) -> None:
+        from implicit.cpu.als import AlternatingLeastSquares
+
+        # implicit checks the BLAS pool when the model is built, so build it inside too.
+        with threadpool_limits(limits=1, user_api="blas"):
+            model = AlternatingLeastSquares(
+                factors=self.factors,
+                regularization=self.regularization,
+                alpha=self.alpha,
+                iterations=self.iterations,
+                calculate_training_loss=False,
+                random_state=self.seed,
+                num_threads=self.num_threads,
+            )
+            model.fit(user_items, show_progress=False)
+        self.user_factors = np.ascontiguousarray(model.user_factors, dtype=np.float32)
+        self.item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)
+
+    def score(self, userids: np.ndarray, user_items: sp.csr_matrix) -> np.ndarray:
+        if userids.size and userids.max() >= len(self.user_factors):
+            raise SubjectlineError("ALS scores only users of the matrix it was fitted on")
+        scores: np.ndarray = self.user_factors[userids] @ self.item_factors.T
+        return scores
+
+
+class EASE(Recommender):
+    """Embarrassingly Shallow Autoencoder (Steck 2019), closed form.
+
+    ``B = I - P / diag(P)`` with ``P = (X^T X + lambda I)^-1`` and ``diag(B) = 0``; a user's
+    scores are ``x_u B``. ``binary=True`` fits on 0/1 instead of the confidence weights.
+    The default ``lam`` was tuned on a MovieLens-100k validation split (docs/recommend.md).
+    Fitting costs O(n_items^3) time and two n_items^2 float64 matrices (20k items:
+    ~6.4 GB and a few minutes); scoring is a sparse x dense product per batch.
+    """
+
+    name = "ease"
+
+    def __init__(self, lam: float = 2000.0, binary: bool = False):
+        self.lam = lam
+        self.binary = binary
+        self.weights = np.zeros((0, 0), dtype=np.float32)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {"lam": self.lam, "binary": self.binary}
+
+    def _input(self, user_items: sp.csr_matrix) -> sp.csr_matrix:
+        if not self.binary:
+            return user_items
+        binary = user_items.copy()
+        binary.data = np.ones_like(binary.data)
+        return binary
+
+    def _fit(self, user_items: sp.csr_matrix) -> None:
+        n_items = user_items.shape[1]
+        # Below a few thousand items the inverse takes well under a second on one thread
+        # and BLAS threads only add contention; above, let BLAS use what it was given
+        # (OPENBLAS_NUM_THREADS etc.).
+        limits = 1 if n_items < SINGLE_THREAD_ITEMS else None
+        with threadpool_limits(limits=limits, user_api="blas"):
+            self._solve(self._input(user_items).astype(np.float64))
+
+    def _solve(self, x: sp.csr_matrix) -> None:
+        gram = (x.T @ x).toarray()
+        gram[np.diag_indices_from(gram)] += self.lam
+        # The Gram matrix is symmetric positive definite: Cholesky inverse, in place.
+        factor, info = scipy.linalg.lapack.dpotrf(gram, lower=False, overwrite_a=True)
+        if info != 0:
+            raise SubjectlineError(f"EASE: Gram matrix is not positive definite (info={info})")
+        inverse, info = scipy.linalg.lapack.dpotri(factor, lower=False, overwrite_c=True)
+        if info != 0:
+            raise SubjectlineError(f"EASE: inversion failed (info={info})")
+        inverse = np.triu(inverse) + np.triu(inverse, 1).T
+        weights = inverse / -np.diag(inverse)
+        np.fill_diagonal(weights, 0.0)
+        self.weights = weights.astype(np.float32)
+
+    def score(self, userids: np.ndarray, user_items: sp.csr_matrix) -> np.ndarray:
+        scores: np.ndarray = np.asarray(self._input(user_items) @ self.weights, dtype=np.float32)
+        return scores
+
+
+MODELS: dict[str, type[Recommender]] = {}
+
+
+def register_model(cls: type[Recommender]) -> type[Recommender]:
+    """Make ``cls`` available by ``cls.name`` to :func:`get_model` and the CLI."""
+    MODELS[cls.name] = cls
+    return cls
+
+
+for _cls in (Popularity, ALS, EASE):
+    register_model(_cls)
+
+
+def get_model(name: str, **params: Any) -> Recommender:
+    """A new, unfitted model by registry name with the given hyperparameters."""
+    try:
+        cls = MODELS[name]
+    except KeyError:
+        known = ", ".join(sorted(MODELS))
+        raise SubjectlineError(f"unknown model {name!r}; known: {known}") from None
+    return cls(**params)
