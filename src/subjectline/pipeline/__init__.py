@@ -1,0 +1,1 @@
+"""Pipeline stage: the campaign job that runs every stage in order."""

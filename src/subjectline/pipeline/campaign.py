@@ -1,0 +1,233 @@
+"""The campaign job: recommendations -> themes -> titles -> checked subject per user.
+
+Titles are generated per distinct theme, never per user, so LLM calls are bounded by a
+budget (a share of the audience) that caps the number of themes that get LLM titles.
+Outputs are written atomically: ``campaign.parquet`` and ``report.json`` appear whole
+or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from subjectline.errors import SubjectlineError
+from subjectline.experiment.assignment import assign
+from subjectline.experiment.definition import Arm, Experiment
+from subjectline.generate import PromptSettings, generate_titles, make_backend
+from subjectline.generate.template import template_title
+from subjectline.recommend.api import default_as_of, recommend_for_users
+from subjectline.themes.contract import Theme
+from subjectline.themes.extract import ThemeAssignment, ThemeConfig, assign_themes
+from subjectline.workspace import Workspace
+
+CONTROL_ARM = "template"
+LLM_ARM = "llm"
+CAMPAIGN_FILE = "campaign.parquet"
+REPORT_FILE = "report.json"
+CAMPAIGN_SCHEMA: dict[str, pl.DataType] = {
+    "user_id": pl.String(),
+    "theme_key": pl.String(),
+    "theme_label": pl.String(),
+    "subject": pl.String(),
+    "arm": pl.String(),
+    "item_ids": pl.List(pl.String()),
+}
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    """Everything that shapes a campaign; the defaults are the embedded ones."""
+
+    campaign_id: str = "campaign"
+    k: int = 8
+    model: str = "ease"
+    backend: str = "local"
+    backend_options: dict[str, Any] = field(default_factory=dict)
+    prompt: PromptSettings = field(default_factory=PromptSettings)
+    themes: ThemeConfig = field(default_factory=ThemeConfig)
+    # LLM calls may not exceed this share of the audience (retries included).
+    llm_call_share: float = 0.02
+    llm_arm_share: float = 0.5
+    as_of: datetime | None = None
+
+    def llm_call_budget(self, users: int) -> int:
+        per_theme = self.prompt.n_candidates
+        return max(per_theme, math.floor(self.llm_call_share * users))
+
+    def max_llm_themes(self, users: int) -> int:
+        """How many themes can get LLM titles within the budget, retries included."""
+        worst_case_per_theme = self.prompt.n_candidates * (1 + self.prompt.max_retries)
+        return max(1, self.llm_call_budget(users) // worst_case_per_theme)
+
+
+@dataclass
+class CampaignResult:
+    campaign: pl.DataFrame
+    themes: dict[str, Theme]
+    report: dict[str, Any]
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(time.perf_counter() - started, 3)
+
+
+ProgressFn = Callable[[str], None]
+
+
+def run_campaign(
+    workspace: Workspace, config: CampaignConfig, on_step: ProgressFn | None = None
+) -> CampaignResult:
+    """Run the campaign on the workspace's tables and return it (nothing written)."""
+    step = on_step or (lambda _name: None)
+    timer = _Timer()
+    with timer.stage("load"):
+        step("load")
+        items = workspace.table("items")
+        users = workspace.table("users")
+        interactions = workspace.table("interactions")
+        promotions = workspace.table("promotions") if workspace.has_table("promotions") else None
+    if users.height == 0:
+        raise SubjectlineError(f"workspace {workspace.root} has no users")
+    as_of = config.as_of or default_as_of(interactions)
+
+    with timer.stage("recommend"):
+        step("recommend")
+        recs = recommend_for_users(
+            interactions,
+            items,
+            k=config.k,
+            model=config.model,
+            as_of=as_of,
+            users=users["user_id"],
+        )
+    with timer.stage("arms"):
+        step("arms")
+        experiment = Experiment(
+            id=config.campaign_id,
+            arms=[
+                Arm(name=CONTROL_ARM, share=1 - config.llm_arm_share),
+                Arm(name=LLM_ARM, share=config.llm_arm_share),
+            ],
+            control=CONTROL_ARM,
+        )
+        arms = assign(experiment, users.select("user_id")).select("user_id", "arm")
+    with timer.stage("themes"):
+        step("themes")
+        theme_config = replace(config.themes, max_themes=config.max_llm_themes(users.height))
+        assignment = assign_themes(recs, items, as_of, theme_config)
+
+    llm_keys = set(
+        assignment.users.join(arms.filter(pl.col("arm") == LLM_ARM), on="user_id")["theme_key"]
+    )
+    llm_themes = [assignment.themes[k] for k in sorted(llm_keys)]
+    with timer.stage("generate"):
+        step("generate")
+        backend = make_backend(config.backend, **config.backend_options)
+        candidates, stats = generate_titles(llm_themes, backend, config.prompt, workspace)
+
+    with timer.stage("choose"):
+        step("choose")
+        chosen = _choose_titles(assignment, candidates, config)
+        campaign = _campaign_frame(assignment, arms, chosen)
+
+    report = {
+        "campaign_id": config.campaign_id,
+        "as_of": as_of.isoformat(),
+        "users": campaign.height,
+        "themes": len(assignment.themes),
+        "llm_themes": len(llm_themes),
+        "llm_calls": stats.llm_calls,
+        "llm_call_budget": config.llm_call_budget(users.height),
+        "candidates": stats.candidates,
+        "cache_hits": stats.cache_hits,
+        "generation_seconds": stats.seconds,
+        "backend": config.backend,
+        "model": config.model,
+        "k": config.k,
+        "arms": dict(campaign.group_by("arm").len().sort("arm").iter_rows()),
+        "theme_kinds": _kind_counts(assignment),
+        "generation": stats.to_dict(),
+        "seconds_by_stage": timer.seconds,
+        "prompt": asdict(config.prompt),
+    }
+    return CampaignResult(campaign, assignment.themes, report)
+
+
+def _choose_titles(
+    assignment: ThemeAssignment, candidates: dict[str, list[Any]], config: CampaignConfig
+) -> pl.DataFrame:
+    """Per theme: the control title and the LLM title (first well-formed candidate)."""
+    budget = config.prompt.char_budget
+    rows = []
+    for key, theme in assignment.themes.items():
+        control = template_title(theme, budget)
+        found = candidates.get(key) or []
+        rows.append((key, theme.label, control, found[0].text if found else control))
+    return pl.DataFrame(
+        rows,
+        schema={
+            "theme_key": pl.String,
+            "theme_label": pl.String,
+            "template_subject": pl.String,
+            "llm_subject": pl.String,
+        },
+        orient="row",
+    )
+
+
+def _campaign_frame(
+    assignment: ThemeAssignment, arms: pl.DataFrame, chosen: pl.DataFrame
+) -> pl.DataFrame:
+    return (
+        assignment.users.join(arms, on="user_id")
+        .join(chosen, on="theme_key")
+        .with_columns(
+            pl.when(pl.col("arm") == LLM_ARM)
+            .then(pl.col("llm_subject"))
+            .otherwise(pl.col("template_subject"))
+            .alias("subject")
+        )
+        .select(list(CAMPAIGN_SCHEMA))
+        .sort("user_id")
+        .cast(CAMPAIGN_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+def _kind_counts(assignment: ThemeAssignment) -> dict[str, int]:
+    kinds = {k: t.kind for k, t in assignment.themes.items()}
+    counts: dict[str, int] = {}
+    for key, n in assignment.theme_counts().items():
+        counts[kinds[key]] = counts.get(kinds[key], 0) + n
+    return counts
+
+
+def write_outputs(result: CampaignResult, out_dir: Path) -> dict[str, Path]:
+    """Write ``campaign.parquet`` and ``report.json`` atomically into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"campaign": out_dir / CAMPAIGN_FILE, "report": out_dir / REPORT_FILE}
+    tmp_campaign = paths["campaign"].with_suffix(".parquet.part")
+    tmp_report = paths["report"].with_suffix(".json.part")
+    result.campaign.write_parquet(tmp_campaign)
+    tmp_report.write_text(json.dumps(result.report, indent=2, default=str) + "\n")
+    tmp_campaign.replace(paths["campaign"])
+    tmp_report.replace(paths["report"])
+    return paths
