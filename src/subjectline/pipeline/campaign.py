@@ -104,7 +104,6 @@ def run_campaign(
         items = workspace.table("items")
         users = workspace.table("users")
         interactions = workspace.table("interactions")
-        promotions = workspace.table("promotions") if workspace.has_table("promotions") else None
     if users.height == 0:
         raise SubjectlineError(f"workspace {workspace.root} has no users")
     as_of = config.as_of or default_as_of(interactions)
