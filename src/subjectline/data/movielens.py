@@ -10,7 +10,7 @@ Mapping (ids are kept exactly as in the files):
   ``attributes`` as ``{"genres": "Action|Comedy", "year": "1995"}``. MovieLens has no
   brands, prices or stock, so ``brand`` is null, ``price`` is 0.0 USD and every movie is
   in stock. ``added_at`` is 1 January of the release year (UTC); a movie without a year
-  gets the time of its first rating.
+  gets the time of its first rating (or of the first rating of all, if it has none).
 - ratings -> interactions with ``event="rating"``, ``value`` the rating (1-5) and ``ts``
   the Unix timestamp (UTC).
 - users -> users with ``locale="en_US"``, no first name, ``last_active_at`` their last
@@ -20,6 +20,7 @@ Mapping (ids are kept exactly as in the files):
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -31,6 +32,7 @@ from subjectline.errors import DataError
 PREFIX = "ml-100k"
 CATEGORY_ROOT = "Movies"
 LOCALE = "en_US"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _read_atomic(path: Path) -> pl.DataFrame:
@@ -76,6 +78,7 @@ def _items(path: Path, interactions: pl.DataFrame) -> pl.DataFrame:
     raw = _read_atomic(path)
     _require(raw, ("item_id", "movie_title", "release_year", "class"), path)
     first_rating = interactions.group_by("item_id").agg(pl.col("ts").min().alias("first_ts"))
+    earliest = interactions["ts"].min() if interactions.height else EPOCH
     genres = pl.col("class").fill_null("").str.strip_chars().str.split(" ")
     genres = genres.list.eval(pl.element().filter(pl.element() != ""))
     year = pl.col("release_year").str.strip_chars()
@@ -96,7 +99,9 @@ def _items(path: Path, interactions: pl.DataFrame) -> pl.DataFrame:
             pl.lit(0.0).alias("price"),
             pl.lit("USD").alias("currency"),
             pl.lit(True).alias("in_stock"),
-            pl.coalesce(year_start.dt.cast_time_unit("us"), pl.col("first_ts")).alias("added_at"),
+            pl.coalesce(
+                year_start.dt.cast_time_unit("us"), pl.col("first_ts"), pl.lit(earliest)
+            ).alias("added_at"),
             pl.struct(
                 pl.col("genres").list.join("|").alias("genres"),
                 year.fill_null("").alias("year"),

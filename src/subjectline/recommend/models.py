@@ -134,10 +134,12 @@ def mask_pairs(scores: np.ndarray, pairs: sp.csr_matrix) -> None:
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise top-``k`` by score, best first; ties go to the lower item index.
+    """Row-wise top-``k`` by score, best first.
 
     ``argpartition`` selects in O(n_items) per row, then only the ``k`` winners are
-    sorted. Cells at ``-inf`` (filtered) come back as item -1.
+    sorted, equal scores by item index. Which of several items tied at the k-th place
+    gets in is up to ``argpartition`` (deterministic for the same input). Cells at
+    ``-inf`` (filtered) come back as item -1.
     """
     n_rows, n_items = scores.shape
     k = min(k, n_items)
