@@ -115,7 +115,10 @@ def load_open_bandit(
     _check_campaign(campaign)
     root = assets.open_bandit_dir() if data_dir is None else Path(data_dir)
     path = _log_path(root, behavior_policy, campaign)
-    log = _read_csv(path).sort("timestamp", maintain_order=True)
+    log = _read_csv(path)
+    if "timestamp" in log.columns:
+        log = log.with_columns(pl.col("timestamp").str.to_datetime(time_zone="UTC"))
+    log = log.sort("timestamp", maintain_order=True)
     items = _read_csv(path.parent / "item_context.csv").sort("item_id")
     required = {"timestamp", "item_id", "position", "click", "propensity_score", *USER_FEATURES}
     missing = required - set(log.columns)
