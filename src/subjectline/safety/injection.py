@@ -1,0 +1,94 @@
+"""Prompt-injection checks: the output carries instructions, or text copied from the
+instruction-like parts of seller-written item text.
+
+Item text reaches the LLM delimited and escaped (generation stage); these checks look at
+what came out. A clause of item text is *suspicious* when it talks to the model, links
+somewhere or asks the reader to act off-platform; a title that copies two or more
+non-product words from such a clause is rejected.
+"""
+
+from __future__ import annotations
+
+import re
+
+from subjectline.data.contract import Item
+from subjectline.safety.context import CheckContext
+from subjectline.safety.registry import check
+from subjectline.safety.text import STOPWORDS, canonical, words
+
+INSTRUCTION_RE = re.compile(
+    r"(?:\b(?:ignore|disregard|forget|override|bypass|skip)\s+(?:all\s+|any\s+|the\s+|your\s+|"
+    r"my\s+|these\s+|those\s+)*(?:previous|prior|above|earlier|preceding|system|original|other)?"
+    r"\s*(?:instructions?|prompts?|rules|directions|guidelines|context|messages?)\b"
+    r"|\bsystem\s+(?:prompt|message|instructions?)\b|\bdeveloper\s+(?:mode|message)\b"
+    r"|\bas an ai\b|\bas a language model\b|\b(?:i am|i'm) an ai\b|\blanguage model\b"
+    r"|\bchatgpt\b|\bopenai\b|\bllm\b|\bjailbreak|\bdo anything now\b|\bdan mode\b"
+    r"|\bprompt injection\b|\bnew instructions?\b|\byour instructions\b|\bfollow these\b"
+    r"|\b(?:reply|respond|answer)\s+(?:with|only)\b|\boutput\s+(?:only|the following)\b"
+    r"|\brepeat\s+(?:after me|the following|this)\b|\bwrite\s+(?:the following|exactly|only)\b"
+    r"|\bclick\s+(?:here|below|the link|this link|now)\b|\btap here\b|\bvisit\s+(?:our|my|this|"
+    r"the)\s+(?:site|website|page|store|shop|link)\b|\bgo to\s+(?:our|my|this|the)\s+\w+\b"
+    r"|\b(?:dm|message|whatsapp|telegram|text)\s+(?:us|me)\b|\bcontact\s+(?:us|me)\s+(?:at|on)\b"
+    r"|\b(?:api key|password|access token)\b"
+    r"|<\|[a-z_]*\|?>|\[/?inst\]|<</?sys>>|</?s>|#{2,}\s*(?:instruction|system|response)"
+    r"|^\s*(?:assistant|system|user)\s*:)"
+)
+# Words that address the model or pull the reader away: their presence in a clause of
+# item text makes that clause untrusted.
+SUSPICIOUS_CLAUSE_RE = re.compile(
+    r"\b(?:ignore|disregard|forget|override|instructions?|prompt|assistant|ai|model|chatgpt|"
+    r"llm|subject line|subject|title|headline|email|reply|respond|output|say|write|tell|"
+    r"print|repeat|visit|click|dm|whatsapp|telegram|call|text|contact|www|http|https|com|"
+    r"net|org|ly)\b"
+)
+CLAUSE_SPLIT_RE = re.compile(r"[|•;:!?()\[\]{}<>\"“”]|\s[-–—]\s|\.\s|\.$|,\s")
+
+
+@check("injection.instruction")
+def instruction(title: str, ctx: CheckContext) -> str | None:
+    m = INSTRUCTION_RE.search(canonical(title))
+    return f"instruction or model text in the title: {m.group(0).strip()!r}" if m else None
+
+
+def product_words(item: Item, suspicious: list[str]) -> set[str]:
+    """Words that describe the product: category, attributes, and the title and brand
+    outside their suspicious clauses."""
+    text = canonical(" ".join([item.title, item.brand or ""]))
+    for clause in suspicious:
+        text = text.replace(clause, " ")
+    parts = [text, item.category, *item.attributes.keys(), *item.attributes.values()]
+    return set(words(" ".join(parts)))
+
+
+def suspicious_clauses(text: str) -> list[str]:
+    """Canonical clauses of one item field that look like instructions or solicitations."""
+    out = []
+    for clause in CLAUSE_SPLIT_RE.split(canonical(text)):
+        if clause.strip() and SUSPICIOUS_CLAUSE_RE.search(clause):
+            out.append(clause.strip())
+    return out
+
+
+@check("injection.copied")
+def copied(title: str, ctx: CheckContext) -> str | None:
+    """Two or more title words that come from a suspicious clause of item text and are not
+    product words (category, attribute values, the non-suspicious part of titles)."""
+    title_words = words(title)
+    if len(title_words) < 2:
+        return None
+    for item in ctx.items:
+        fields = [item.title, item.brand or "", *item.attributes.values()]
+        clauses = [c for f in fields for c in suspicious_clauses(f)]
+        if not clauses:
+            continue
+        product = product_words(item, clauses)
+        for clause in clauses:
+            clause_words = set(words(clause))
+            shared = [
+                w
+                for w in title_words
+                if w in clause_words and w not in product and w not in STOPWORDS
+            ]
+            if len(shared) >= 2:
+                return f"copies {' '.join(shared[:6])!r} from untrusted item text {clause!r}"
+    return None
