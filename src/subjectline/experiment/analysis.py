@@ -148,12 +148,18 @@ def analyze(
 
     arms = {arm: _summary(row) for arm, row in by_arm.items()}
     cumulative = _cumulative(sums)
+    days = cumulative.filter(pl.col("arm") == control)["day"]
+    arrays = {
+        arm: {c: part[c].to_numpy().astype(float) for c in part.columns if c not in ("arm", "day")}
+        for (arm,), part in cumulative.group_by("arm")
+    }
     comparisons: list[tuple[str, str, Comparison, tuple[float, tuple[float, float]]]] = []
     timeline_parts: list[pl.DataFrame] = []
     for treatment in (a for a in by_arm if a != control):
         for metric in METRICS:
             result = _compare(metric, by_arm[control], by_arm[treatment], use_cuped)
-            seq, part = _sequential(metric, cumulative, control, treatment, mixture_lift)
+            seq, part = _sequential(metric, arrays[control], arrays[treatment], days, mixture_lift)
+            part = part.with_columns(pl.lit(treatment).alias("treatment"))
             comparisons.append((metric, treatment, result, seq))
             timeline_parts.append(part)
     adjusted = adjust_p_values([c[2].p_value for c in comparisons], correction)
@@ -298,9 +304,8 @@ def _raise_first_bad(con: duckdb.DuckDBPyConnection, name: str, col: str, expr: 
         f'SELECT rn, CAST("{col}" AS VARCHAR) FROM '
         "(SELECT row_number() OVER () AS rn, * FROM raw_sends) "
         f"WHERE ({expr}) IS NULL ORDER BY rn LIMIT 1"
-    ).fetchone()
-    assert row is not None
-    number, value = int(row[0]), row[1]
+    ).fetchall()
+    number, value = int(row[0][0]), row[0][1]
     if value is None or (col == "arm" and not value.strip()):
         raise DataError(name, "value is missing", number, col)
     expected = {
@@ -428,17 +433,12 @@ def _cumulative(sums: pl.DataFrame) -> pl.DataFrame:
 
 
 def _sequential(
-    metric: str, cumulative: pl.DataFrame, control: str, treatment: str, mixture_lift: float
+    metric: str, c: dict[str, Any], t: dict[str, Any], days: pl.Series, mixture_lift: float
 ) -> tuple[tuple[float, tuple[float, float]], pl.DataFrame]:
-    """mSPRT over the daily looks; returns the last look and the timeline of all looks."""
+    """mSPRT over the daily looks (cumulative sums ``c``, ``t`` per day).
 
-    def arrays(arm: str) -> dict[str, Any]:
-        part = cumulative.filter(pl.col("arm") == arm)
-        return {
-            c: part[c].to_numpy().astype(float) for c in part.columns if c not in ("arm", "day")
-        }
-
-    c, t = arrays(control), arrays(treatment)
+    Returns the last look (p-value, confidence sequence) and the timeline of all looks.
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         mc, vc = _mean_var(c, metric)
         mt, vt = _mean_var(t, metric)
@@ -448,11 +448,9 @@ def _sequential(
     tau2 = max(tau * tau, float(np.nanmax(variance)) * 1e-6, np.finfo(float).tiny)
     p_values, lower, upper = msprt(diff, variance, tau2)
     half = 1.959963984540054 * np.sqrt(variance)
-    days = cumulative.filter(pl.col("arm") == control)["day"]
     part = pl.DataFrame(
         {
             "metric": metric,
-            "treatment": treatment,
             "day": days,
             "n_control": c["n"],
             "n_treatment": t["n"],

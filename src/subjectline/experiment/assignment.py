@@ -122,7 +122,8 @@ def log_exposures(
 
 
 def _count(con: duckdb.DuckDBPyConnection, experiment_id: str) -> int:
-    row = con.execute(
+    # fetchall: DuckDB 2 keeps a connection busy until a result is fully fetched.
+    rows = con.execute(
         f"SELECT count(*) FROM {EXPOSURES} WHERE experiment_id = ?", [experiment_id]
-    ).fetchone()
-    return int(row[0]) if row else 0
+    ).fetchall()
+    return int(rows[0][0])

@@ -108,12 +108,12 @@ def load_experiment(workspace: Workspace, experiment_id: str) -> Experiment:
     if not workspace.has_table(TABLE):
         raise SubjectlineError(f"workspace {workspace.root} has no experiments yet")
     with workspace.connect(read_only=True) as con:
-        row = con.execute(
+        rows = con.execute(
             f"SELECT definition FROM {TABLE} WHERE id = ?", [experiment_id]
-        ).fetchone()
-    if row is None:
+        ).fetchall()
+    if not rows:
         raise SubjectlineError(f"no experiment {experiment_id!r} in workspace {workspace.root}")
-    return Experiment.model_validate(json.loads(row[0]))
+    return Experiment.model_validate(json.loads(rows[0][0]))
 
 
 def list_experiments(workspace: Workspace) -> pl.DataFrame:

@@ -109,16 +109,27 @@ def ratio_variance(
 
 
 def adjust_p_values(p_values: list[float], method: Correction = "holm") -> list[float]:
-    """Holm (family-wise) or Benjamini-Hochberg (false discovery rate) adjusted p-values."""
-    if method == "none" or not p_values:
-        return list(p_values)
-    from statsmodels.stats.multitest import multipletests
+    """Holm (family-wise) or Benjamini-Hochberg (false discovery rate) adjusted p-values.
 
+    The same numbers as ``statsmodels.stats.multitest.multipletests`` (which is avoided
+    here because it forces a garbage collection on every call). NaN p-values stay NaN and
+    do not count towards the family size.
+    """
     values = np.asarray(p_values, dtype=float)
-    adjusted = np.full_like(values, np.nan)
-    finite = np.isfinite(values)
-    if finite.any():
-        adjusted[finite] = multipletests(values[finite], method=method)[1]
+    adjusted = values.copy()
+    finite = np.flatnonzero(np.isfinite(values))
+    m = finite.size
+    if method == "none" or m == 0:
+        return [float(v) for v in adjusted]
+    order = finite[np.argsort(values[finite], kind="stable")]
+    ranked = values[order]
+    if method == "holm":
+        steps = np.maximum.accumulate((m - np.arange(m)) * ranked)
+    elif method == "fdr_bh":
+        steps = np.minimum.accumulate(m / np.arange(m, 0, -1) * ranked[::-1])[::-1]
+    else:
+        raise ValueError(f"unknown correction {method!r}")
+    adjusted[order] = np.minimum(steps, 1.0)
     return [float(v) for v in adjusted]
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import polars as pl
+from scipy.optimize import brentq
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,26 @@ class SendsSpec:
     days: int = 14
     start: datetime = datetime(2026, 1, 5, tzinfo=UTC)
     pre_value: bool = False
-    pre_correlation: float = 0.5
+    pre_correlation: float = 0.9
     seed: int = 0
+
+
+_ENGAGEMENT = 2.0  # logit-scale effect of the latent engagement on opening
+
+
+def _logit_intercept(rate: float, slope: float) -> float:
+    """``a`` with E[sigmoid(a + slope·z)] = rate for z ~ N(0, 1) (Gauss-Hermite quadrature).
+
+    Fixed per arm from the population, not rescaled on the sample: a rescale on the sample
+    would cancel the chance imbalance of engagement between arms that CUPED corrects.
+    """
+    nodes, weights = np.polynomial.hermite_e.hermegauss(60)
+    weights = weights / weights.sum()
+
+    def gap(a: float) -> float:
+        return float(weights @ (1 / (1 + np.exp(-(a + slope * nodes))))) - rate
+
+    return float(brentq(gap, -30, 30))
 
 
 def synthetic_sends(spec: SendsSpec) -> pl.DataFrame:
@@ -39,7 +58,7 @@ def synthetic_sends(spec: SendsSpec) -> pl.DataFrame:
 
     With ``pre_value``, each user has a latent engagement z ~ N(0, 1) that raises the
     open probability (on the logit scale) and, with the given correlation, the pre-period
-    covariate, so CUPED has something to remove; the arm's average open rate is kept.
+    covariate, so CUPED has something to remove; the arm's expected open rate is kept.
     """
     rng = np.random.default_rng(spec.seed)
     names = list(spec.arms)
@@ -56,14 +75,8 @@ def synthetic_sends(spec: SendsSpec) -> pl.DataFrame:
         z = rng.standard_normal(spec.n)
         rho = spec.pre_correlation
         frame["pre_value"] = rho * z + np.sqrt(1 - rho * rho) * rng.standard_normal(spec.n)
-        logit = np.log(open_p / (1 - open_p)) + 1.5 * z
-        raw = 1 / (1 + np.exp(-logit))
-        # Rescale per arm so the average open rate stays the arm's rate.
-        for k in range(len(names)):
-            mask = arm_index == k
-            if mask.any():
-                raw[mask] *= rates[k].open_rate / raw[mask].mean()
-        open_p = np.clip(raw, 0, 1)
+        intercepts = np.array([_logit_intercept(r.open_rate, _ENGAGEMENT) for r in rates])
+        open_p = 1 / (1 + np.exp(-(intercepts[arm_index] + _ENGAGEMENT * z)))
     opened = rng.random(spec.n) < open_p
     clicked = opened & (rng.random(spec.n) < per_send("click_given_open"))
     converted = clicked & (rng.random(spec.n) < per_send("convert_given_click"))
