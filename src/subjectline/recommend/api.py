@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,6 +48,7 @@ def recommend_for_users(
     weights: Mapping[str, float] = EVENT_WEIGHTS,
     batch_size: int = DEFAULT_BATCH_USERS,
     progress: Progress | None = None,
+    status: Callable[[str], None] | None = None,
 ) -> pl.DataFrame:
     """Each user's top-``k`` items as ``user_id, item_id, rank (1..k), score``.
 
@@ -62,8 +63,10 @@ def recommend_for_users(
     - ``users``: whom to recommend for (default: every user with an interaction). Users
       without history get the most popular allowed items.
     - Sorted by user then rank; a user gets fewer than ``k`` rows only when fewer items
-      pass the filters. ``progress(n)`` is called after each batch of ``n`` users.
+      pass the filters. ``progress(n)`` is called after each batch of ``n`` users and
+      ``status(text)`` when a step starts (for progress bars).
     """
+    report = status or (lambda _text: None)
     filters = filters or Filters()
     as_of = as_of or default_as_of(interactions)
     data = InteractionMatrix.from_interactions(
@@ -74,7 +77,10 @@ def recommend_for_users(
         owned_events=filters.owned_events,
     )
     recommender = get_model(model, **dict(params or {})) if isinstance(model, str) else model
+    n_users, n_items = data.shape
+    report(f"fitting {recommender.name} on {n_users:,} users x {n_items:,} items")
     recommender.fit(data.matrix)
+    report(f"{recommender.name}: top-{k} per user")
 
     if users is None:
         rows = np.flatnonzero(np.diff(data.matrix.indptr) > 0)

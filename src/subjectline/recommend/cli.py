@@ -92,7 +92,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             as_of = as_of.replace(tzinfo=UTC)
         started = time.perf_counter()
         n_users = interactions["user_id"].n_unique()
-        with _progress_bar(f"{model}: fit + recommend", n_users) as bar:
+        with _progress_bar(f"{model}: reading", n_users) as bar:
+            task = bar.task_ids[0]
             recs = recommend_for_users(
                 interactions,
                 items,
@@ -100,7 +101,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                 model,
                 as_of=as_of,
                 filters=filters,
-                progress=lambda n: bar.advance(bar.task_ids[0], n),
+                progress=lambda n: bar.advance(task, n),
+                status=lambda text: bar.update(task, description=text),
             )
         ws.write_tables({"recommendations": recs})
         elapsed = time.perf_counter() - started

@@ -284,7 +284,7 @@ class EASE(Recommender):
             self._solve(self._input(user_items).astype(np.float64))
 
     def _solve(self, x: sp.csr_matrix) -> None:
-        gram = (x.T @ x).toarray()
+        gram = gram_matrix(x)
         gram[np.diag_indices_from(gram)] += self.lam
         # The Gram matrix is symmetric positive definite: Cholesky inverse, in place.
         factor, info = scipy.linalg.lapack.dpotrf(gram, lower=False, overwrite_a=True)
@@ -301,6 +301,17 @@ class EASE(Recommender):
     def score(self, userids: np.ndarray, user_items: sp.csr_matrix) -> np.ndarray:
         scores: np.ndarray = np.asarray(self._input(user_items) @ self.weights, dtype=np.float32)
         return scores
+
+
+def gram_matrix(x: sp.csr_matrix, rows_per_chunk: int = 100_000) -> np.ndarray:
+    """Dense ``X^T X`` summed over chunks of users, so no huge sparse product is held."""
+    n_items = x.shape[1]
+    gram = np.zeros((n_items, n_items), dtype=np.float64)
+    for start in range(0, x.shape[0], rows_per_chunk):
+        chunk = x[start : start + rows_per_chunk]
+        part = (chunk.T @ chunk).tocoo()
+        gram[part.row, part.col] += part.data  # a COO from a product has no duplicates
+    return gram
 
 
 MODELS: dict[str, type[Recommender]] = {}
