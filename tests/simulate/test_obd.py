@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 from scipy import integrate, stats
 from typer.testing import CliRunner
 
+from subjectline.assets import open_bandit_dir
 from subjectline.cli import app
 from subjectline.errors import DataError
 from subjectline.simulate.obd import (
@@ -43,11 +46,22 @@ def test_reader_shapes_and_contexts_line_up(campaign: str) -> None:
     assert bts_log.feedback.pscore.std() > 0
 
 
-def test_reader_rejects_unknown_names(tmp_path: Path) -> None:
+def test_reader_rejects_unknown_names() -> None:
     with pytest.raises(DataError, match="campaign"):
         load_open_bandit("random", "kids")
     with pytest.raises(DataError, match="behaviour policy"):
         load_open_bandit("egreedy", "all")
+
+
+def test_reader_takes_a_directory_and_names_missing_columns(tmp_path: Path) -> None:
+    source = open_bandit_dir() / "random" / "men"
+    target = tmp_path / "random" / "men"
+    shutil.copytree(source, target)  # only one policy: the vocabulary comes from it alone
+    assert load_open_bandit("random", "men", data_dir=tmp_path).feedback.n_rounds == 10_000
+    log = pl.read_csv(target / "men.csv")
+    log.drop("click").write_csv(target / "men.csv")
+    with pytest.raises(DataError, match="click"):
+        load_open_bandit("random", "men", data_dir=tmp_path)
 
 
 @pytest.mark.parametrize("campaign", CAMPAIGNS)

@@ -116,28 +116,27 @@ def load_open_bandit(
     root = assets.open_bandit_dir() if data_dir is None else Path(data_dir)
     path = _log_path(root, behavior_policy, campaign)
     log = _read_csv(path)
-    if "timestamp" in log.columns:
-        log = log.with_columns(pl.col("timestamp").str.to_datetime(time_zone="UTC"))
-    log = log.sort("timestamp", maintain_order=True)
     items = _read_csv(path.parent / "item_context.csv").sort("item_id")
-    required = {"timestamp", "item_id", "position", "click", "propensity_score", *USER_FEATURES}
-    missing = required - set(log.columns)
-    if missing:
-        raise DataError(str(path), f"missing column(s) {sorted(missing)}")
     n_items = items.height
     if not np.array_equal(items["item_id"].to_numpy(), np.arange(n_items)):
         raise DataError(str(path.parent / "item_context.csv"), "item_id must be 0..n_items-1")
+    affinity = [f"{AFFINITY_PREFIX}{j}" for j in range(n_items)]
+    required = ["timestamp", "item_id", "position", "click", "propensity_score"]
+    missing = [c for c in (*required, *USER_FEATURES, *affinity) if c not in log.columns]
+    if missing:
+        raise DataError(str(path), f"missing column(s) {missing[:5]}")
+    log = log.with_columns(pl.col("timestamp").str.to_datetime(time_zone="UTC")).sort(
+        "timestamp", maintain_order=True
+    )
 
-    # One vocabulary for both policies' logs, so their contexts have the same columns.
-    user_frames = [
-        _read_csv(_log_path(root, policy, campaign)).select(USER_FEATURES)
-        if policy != behavior_policy
-        else log.select(USER_FEATURES)
-        for policy in BEHAVIOR_POLICIES
-    ]
+    # One vocabulary for both policies' logs (where present), so their contexts share columns.
+    user_frames = [log.select(USER_FEATURES)]
+    for policy in BEHAVIOR_POLICIES:
+        other = _log_path(root, policy, campaign)
+        if policy != behavior_policy and other.is_file():
+            user_frames.append(pl.read_csv(other, columns=list(USER_FEATURES)))
     users = pl.concat(user_frames)
     vocab = {c: sorted(users[c].unique().to_list()) for c in USER_FEATURES}
-    affinity = [f"{AFFINITY_PREFIX}{j}" for j in range(n_items)]
     context = pl.concat(
         [_one_hot(log, USER_FEATURES, vocab), log.select(affinity)], how="horizontal"
     )
