@@ -11,7 +11,15 @@ from functools import cached_property
 from typing import Any, Literal
 
 from subjectline.data.contract import Item, Promotion
-from subjectline.safety.text import canonical, known_names, nfkc, stem_keys, tokens, words
+from subjectline.safety.text import (
+    STOPWORDS,
+    canonical,
+    known_names,
+    nfkc,
+    stem_keys,
+    tokens,
+    words,
+)
 from subjectline.themes import Theme
 
 EmojiPolicy = Literal["forbid", "limit", "allow"]
@@ -155,6 +163,12 @@ class CheckContext:
     @cached_property
     def item_brands(self) -> set[str]:
         return {brand_key(i.brand) for i in self.items if i.brand}
+
+    @cached_property
+    def item_title_stems(self) -> set[str]:
+        """Stems of the content words of the items' titles (product nouns, models)."""
+        found = words(" ".join(i.title for i in self.items))
+        return {k for w in found if w not in STOPWORDS and len(w) > 2 for k in stem_keys(w)}
 
     @cached_property
     def shared_stems(self) -> set[str]:

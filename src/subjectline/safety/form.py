@@ -115,6 +115,11 @@ DANGLING_END = frozenset(
         "vs",
     ]
 )
+DETERMINERS = frozenset("a an the your our my their this these that every".split())
+OPEN_ADJECTIVES = frozenset(
+    "next new best first last favorite favourite perfect latest top own big little great "
+    "ultimate everyday essential".split()
+)
 FOREIGN_STOPWORDS = frozenset(
     [
         "le",
@@ -271,6 +276,10 @@ def truncated(title: str, ctx: CheckContext) -> str | None:
     if not toks:
         return None
     last = toks[-1]
+    if len(toks) >= 2 and toks[-2] in ("are", "is", "be") and last in ("in", "on", "out", "up"):
+        return None  # "your picks are in"
+    if len(toks) >= 2 and toks[-2] in DETERMINERS and last in OPEN_ADJECTIVES:
+        return f"ends with {toks[-2]} {last!r}, a noun is missing"
     if last in DANGLING_END:
         return f"ends with the dangling word {last!r}"
     if (

@@ -60,17 +60,19 @@ SALE_RE = re.compile(
 URGENCY_RE = re.compile(
     r"\b(?:last chance|final hours?|final days?|final call|ends? soon|ending soon|last day|"
     r"hurry|limited time|today only|tonight only|this weekend only|weekend only|"
-    r"(?:24|48|72) hours? only|while it lasts|won'?t last|time is running out|ends? (?:today|"
-    r"tonight|tomorrow|at midnight|this weekend|on \w+|\w+day)|expires?|expiring|countdown)\b"
+    r"(?:24|48|72) hours? only|while it lasts|won'?t last|time is running out|expiring soon|"
+    r"countdown)\b"
 )
 STOCK_RE = re.compile(
     r"\b(?:only \d+ left|\d+ left|almost gone|selling fast|going fast|low stock|limited stock|"
     r"while (?:stocks?|supplies) last|few left|nearly sold out|sold out|back in stock|"
     r"restocked|selling out|limited edition|limited quantities)\b"
 )
+# "New" as a claim about the items ("New in shirts", "Just landed"), not "a new mat for you".
 NEW_RE = re.compile(
-    r"\b(?:new(?! year| you\b| favou?rites?| look\b| ways?\b)|newest|just in|just landed|"
-    r"just dropped|just arrived|fresh arrivals?|latest arrivals?|new arrivals?)\b"
+    r"^new\b|\bnew (?:in|arrivals?|from|season|collection|drops?|releases?|styles?)\b|"
+    r"\b(?:newest|latest|just in|just landed|just dropped|just arrived|fresh arrivals?|"
+    r"brand[- ]new)\b"
 )
 MONTHS = {
     m: i + 1
@@ -89,8 +91,12 @@ DATE_RES = (
     re.compile(r"(?<![\d/])(?P<m>\d{1,2})/(?P<d>\d{1,2})(?:/(?P<y>\d{2,4}))?(?![\d/])"),
     re.compile(r"\b(?P<y>20\d\d)-(?P<m>\d{2})-(?P<d>\d{2})\b"),
 )
+# A weekday or "today" is a date claim after a time word or before "only"
+# ("ends Friday", "this Sunday", "today only"), not in "Sunday dinners".
+_RELATIVE = rf"(?:today|tonight|tomorrow|weekend|midnight|{'|'.join(WEEKDAYS)})"
 RELATIVE_RE = re.compile(
-    rf"\b(?:today|tonight|tomorrow|this weekend|midnight|{'|'.join(WEEKDAYS)})\b"
+    rf"\b(?:ends?|ending|until|till|thru|through|by|on|this|before|expires?|from)\s+"
+    rf"(?:at\s+)?(?P<w>{_RELATIVE})\b|\b(?P<o>{_RELATIVE})\s+only\b"
 )
 ENDING_WORDS = re.compile(r"\b(?:ends?|ending|until|till|thru|through|by|expires?)\W+(?:\w+\W+)?$")
 COUNT_RE = re.compile(
@@ -282,17 +288,18 @@ def _mentioned_dates(text: str, ctx: CheckContext) -> list[tuple[str, date, int]
                 day = day.replace(year=year + 1)
             out.append((m.group(0), day, m.start()))
     for m in RELATIVE_RE.finditer(text):
-        word = m.group(0)
+        word = m.group("w") or m.group("o")
+        start = m.start("w") if m.group("w") else m.start()
         if word in ("today", "tonight", "midnight"):
-            out.append((word, today, m.start()))
+            out.append((word, today, start))
         elif word == "tomorrow":
-            out.append((word, today + timedelta(days=1), m.start()))
-        elif word == "this weekend":
+            out.append((word, today + timedelta(days=1), start))
+        elif word == "weekend":
             sat = today + timedelta(days=(5 - today.weekday()) % 7)
-            out.append((word, sat, m.start()))
+            out.append((word, sat, start))
         else:
             ahead = (WEEKDAYS.index(word) - today.weekday()) % 7
-            out.append((word, today + timedelta(days=ahead), m.start()))
+            out.append((word, today + timedelta(days=ahead), start))
     return out
 
 
@@ -301,7 +308,7 @@ def dates(title: str, ctx: CheckContext) -> str | None:
     text = _claim_text(title)
     for shown, day, start in _mentioned_dates(text, ctx):
         ending = bool(ENDING_WORDS.search(text[:start]))
-        weekend = shown == "this weekend"
+        weekend = shown == "weekend"
         ok = _date_ok(day, ending, ctx) or (
             weekend and _date_ok(day + timedelta(days=1), ending, ctx)
         )
@@ -380,8 +387,9 @@ PRICE_WORDS = frozenset({"under", "budget", "affordable", "value", "less", "belo
 
 @check("grounding.theme")
 def theme(title: str, ctx: CheckContext) -> str | None:
-    """The title names the theme (its label, brand or attributes, or a synonym) or a
-    category, brand or attribute word that the items share. Mixed themes pass."""
+    """The title names the theme (its label, brand or attributes, or a synonym), a
+    category, brand or attribute word that the items share, or a product word from the
+    items' titles. Mixed themes pass."""
     t = ctx.theme
     if t is None or t.is_mixed:
         return None
@@ -392,7 +400,8 @@ def theme(title: str, ctx: CheckContext) -> str | None:
         return None
     theme_words = words(" ".join([t.label, *t.brands, *t.attributes.values()]))
     theme_stems = {k for w in theme_words for k in stem_keys(w)} - GENERIC_THEME_WORDS
-    targets = expand_synonyms(theme_stems | ctx.shared_stems) - GENERIC_THEME_WORDS
+    targets = expand_synonyms(theme_stems | ctx.shared_stems | ctx.item_title_stems)
+    targets -= GENERIC_THEME_WORDS
     if title_stems & targets:
         return None
     if any(brand_key(b) and _name_mentions(title, b) for b in t.brands):

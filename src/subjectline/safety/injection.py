@@ -41,7 +41,8 @@ SUSPICIOUS_CLAUSE_RE = re.compile(
     r"print|repeat|visit|click|dm|whatsapp|telegram|call|text|contact|www|http|https|com|"
     r"net|org|ly)\b"
 )
-CLAUSE_SPLIT_RE = re.compile(r"[|•;:!?()\[\]{}<>\"“”]|\s[-–—]\s|\.\s|\.$|,\s")
+# Clauses end at strong separators only, so that an instruction keeps its quoted payload.
+CLAUSE_SPLIT_RE = re.compile(r"[|•;\n(){}\[\]<>]|\s[-–—/]+\s|\.\s|\.$")
 
 
 @check("injection.instruction")
@@ -51,13 +52,12 @@ def instruction(title: str, ctx: CheckContext) -> str | None:
 
 
 def product_words(item: Item, suspicious: list[str]) -> set[str]:
-    """Words that describe the product: category, attributes, and the title and brand
-    outside their suspicious clauses."""
-    text = canonical(" ".join([item.title, item.brand or ""]))
+    """Words that describe the product: the category, attribute names, and the title,
+    brand and attribute values outside their suspicious clauses."""
+    text = canonical(" | ".join([item.title, item.brand or "", *item.attributes.values()]))
     for clause in suspicious:
         text = text.replace(clause, " ")
-    parts = [text, item.category, *item.attributes.keys(), *item.attributes.values()]
-    return set(words(" ".join(parts)))
+    return set(words(" ".join([text, item.category, *item.attributes.keys()])))
 
 
 def suspicious_clauses(text: str) -> list[str]:
@@ -89,6 +89,27 @@ def copied(title: str, ctx: CheckContext) -> str | None:
                 for w in title_words
                 if w in clause_words and w not in product and w not in STOPWORDS
             ]
-            if len(shared) >= 2:
-                return f"copies {' '.join(shared[:6])!r} from untrusted item text {clause!r}"
+            run = _longest_copied_run(title_words, clause)
+            novel = [w for w in run if w not in product and w not in STOPWORDS]
+            if len(shared) >= 2 or (len(run) >= 3 and novel):
+                copied_words = " ".join(run) if len(run) >= 3 else " ".join(shared[:6])
+                return f"copies {copied_words!r} from untrusted item text {clause!r}"
     return None
+
+
+def _longest_copied_run(title_words: list[str], clause: str) -> list[str]:
+    """The longest run of consecutive title words that also appears, in order, in clause."""
+    clause_words = words(clause)
+    best: list[str] = []
+    for i in range(len(title_words)):
+        for j in range(len(clause_words)):
+            k = 0
+            while (
+                i + k < len(title_words)
+                and j + k < len(clause_words)
+                and title_words[i + k] == clause_words[j + k]
+            ):
+                k += 1
+            if k > len(best):
+                best = title_words[i : i + k]
+    return best

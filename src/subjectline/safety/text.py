@@ -21,7 +21,7 @@ CONFUSABLES: dict[str, str] = {
     "а": "a", "в": "b", "с": "c", "ԁ": "d", "е": "e", "ё": "e", "һ": "h", "і": "i",
     "ї": "i", "ј": "j", "к": "k", "ӏ": "l", "м": "m", "н": "h", "о": "o", "р": "p",
     "ԛ": "q", "г": "r", "ѕ": "s", "т": "t", "ц": "u", "у": "y", "ѵ": "v", "ԝ": "w",
-    "х": "x", "ү": "y", "ɡ": "g", "ь": "b",
+    "х": "x", "ү": "y", "ɡ": "g", "ь": "b", "Ь": "B", "ѡ": "w",
     # Cyrillic upper case
     "А": "A", "В": "B", "С": "C", "Е": "E", "Ё": "E", "Н": "H", "І": "I", "Ї": "I",
     "Ј": "J", "К": "K", "М": "M", "О": "O", "Р": "P", "Ѕ": "S", "Т": "T", "Х": "X",
@@ -29,6 +29,7 @@ CONFUSABLES: dict[str, str] = {
     # Greek lower case
     "α": "a", "β": "b", "γ": "y", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v",
     "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ϲ": "c", "ς": "c",
+    "μ": "u", "λ": "l", "σ": "o", "δ": "d",
     # Greek upper case
     "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M",
     "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "Ϲ": "C",
@@ -158,8 +159,7 @@ def canonical(text: str) -> str:
     Cyrillic/Greek look-alikes mapped to Latin. Leetspeak is left alone (see ``deleet``)."""
     text = nfkc(text)
     text = "".join(ch for ch in text if ch not in ZERO_WIDTH)
-    text = fold_confusables(strip_marks(text))
-    return text.casefold()
+    return fold_confusables(strip_marks(text).casefold())
 
 
 def deleet_variants(token: str, limit: int = 32) -> list[str]:
