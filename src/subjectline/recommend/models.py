@@ -134,25 +134,30 @@ def mask_pairs(scores: np.ndarray, pairs: sp.csr_matrix) -> None:
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise top-``k`` by score, best first.
+    """Row-wise top-``k`` by score, best first; equal scores go to the lower item index.
 
-    ``argpartition`` selects in O(n_items) per row, then only the ``k`` winners are
-    sorted, equal scores by item index. Which of several items tied at the k-th place
-    gets in is up to ``argpartition`` (deterministic for the same input). Cells at
-    ``-inf`` (filtered) come back as item -1.
+    ``np.partition`` finds each row's k-th best value in O(n_items); only the cells at or
+    above it are then sorted. Filtered cells (``-inf``) never qualify: a row with fewer
+    than ``k`` finite scores is padded with item -1 and score ``-inf``.
     """
     n_rows, n_items = scores.shape
     k = min(k, n_items)
+    items = np.full((n_rows, k), -1, dtype=np.int32)
+    best = np.full((n_rows, k), -np.inf, dtype=np.float32)
+    if k == 0 or n_rows == 0:
+        return items, best
     if k < n_items:
-        part = np.argpartition(scores, n_items - k, axis=1)[:, n_items - k :]
+        kth = np.partition(scores, n_items - k, axis=1)[:, n_items - k]
     else:
-        part = np.broadcast_to(np.arange(n_items), (n_rows, n_items)).copy()
-    best = np.take_along_axis(scores, part, axis=1)
-    row_key = np.repeat(np.arange(n_rows), k)
-    order = np.lexsort((part.ravel(), -best.ravel(), row_key)).reshape(n_rows, k) % k
-    items = np.take_along_axis(part, order, axis=1).astype(np.int32)
-    best = np.take_along_axis(best, order, axis=1).astype(np.float32)
-    items[~np.isfinite(best) & (best < 0)] = -1
+        kth = scores.min(axis=1)
+    rows, cols = np.nonzero((scores >= kth[:, None]) & (scores > -np.inf))
+    values = scores[rows, cols]
+    order = np.lexsort((cols, -values, rows))
+    rows, cols, values = rows[order], cols[order], values[order]
+    slot = np.arange(len(rows)) - np.searchsorted(rows, rows)
+    keep = slot < k  # ties at the k-th value can bring more than k candidates
+    items[rows[keep], slot[keep]] = cols[keep]
+    best[rows[keep], slot[keep]] = values[keep]
     return items, best
 
 
