@@ -215,7 +215,9 @@ def sufficient_statistics(sends: SendsSource) -> tuple[pl.DataFrame, str]:
         exprs = _normalized(types)
         has_pre, has_day = "pre_value" in exprs, "sent_at" in exprs
         cols = ", ".join(f"{expr} AS {col}" for col, expr in exprs.items())
-        day = "date_trunc('day', sent_at)" if has_day else "CAST(NULL AS TIMESTAMPTZ)"
+        # Day number since the epoch (UTC): integer arithmetic, far cheaper than date_trunc
+        # on a time-zone-aware timestamp.
+        day = f"epoch_us(sent_at) // {86_400 * 10**6}" if has_day else "CAST(NULL AS BIGINT)"
         sums = {
             **{f"s_{_FLAG_SUM[flag]}": flag for flag in FLAGS},
             "s_rev": "revenue",
@@ -241,7 +243,8 @@ def sufficient_statistics(sends: SendsSource) -> tuple[pl.DataFrame, str]:
             if frame[f"bad_{col}"].sum():
                 _raise_first_bad(con, name, col, exprs[col])
         return frame.drop([f"bad_{c}" for c in exprs]).with_columns(
-            pl.col("n").cast(pl.Int64)
+            pl.col("n").cast(pl.Int64),
+            pl.from_epoch(pl.col("day") * 86_400, time_unit="s").dt.replace_time_zone("UTC"),
         ), name
     finally:
         con.close()
@@ -276,7 +279,7 @@ def _normalized(types: dict[str, str]) -> dict[str, str]:
     """SQL per column giving the clean value, or NULL where the raw value is bad."""
     exprs: dict[str, str] = {
         "arm": "NULLIF(trim(CAST(arm AS VARCHAR)), '')",
-        "user_id": "CAST(user_id AS VARCHAR)",
+        "user_id": "user_id",
     }
     for flag in FLAGS:
         dtype, col = types[flag], f'"{flag}"'
