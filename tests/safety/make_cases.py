@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (hand-written case data: long literal lines read better unwrapped)
 """Writes redteam.jsonl and clean.jsonl from the hand-written cases below.
 
 Run ``python tests/safety/make_cases.py`` after editing. Each line is self-contained
@@ -589,6 +590,37 @@ CLEAN: list[tuple[str, list[str], str]] = [
     ("mixed", [], "Face cream, a fast charger and more"),
     ("run", [], "Running shoes picked for you 🏃"),
     ("audio", [], "Auralis earbuds for your commute 🎧"),
+    # Held out: written after the checks were tuned and never tuned on (0 of 30 rejected).
+    ("run", [], "Trail or road: running shoes for every surface"),
+    ("run", [], "Velora racing flats for race day"),
+    ("run", ["run20"], "Stridewell running shoes, 20% off until Friday"),
+    ("dress", [], "Summer dresses in breezy linen"),
+    ("dress", ["lark30"], "Maison Lark: 30% off linen dresses"),
+    ("dress", [], "Wrap dresses you'll wear all season"),
+    ("audio", [], "Auralis headphones for focus and flow"),
+    ("audio", [], "Small earbuds, big sound from Auralis"),
+    ("coffee", [], "Start slow: hazelnut coffee picks"),
+    ("coffee", [], "French press coffee, the easy way"),
+    ("skin", [], "Creams and gels for thirsty skin"),
+    ("skin", [], "Your night cream routine, sorted"),
+    ("cook", [], "Skillets built for decades of dinners"),
+    ("cook", [], "Stainless steel saucepans for daily cooking"),
+    ("yoga", [], "A grippy yoga mat for your practice"),
+    ("yoga", [], "Leggings and blocks for yoga at home"),
+    ("camp", [], "Light the way with a Trailhead headlamp"),
+    ("camp", [], "A tent and sleeping bag for summer nights"),
+    ("toys", [], "Puzzles for quiet evenings at home"),
+    ("toys", [], "Castle building sets for little architects"),
+    ("snack", [], "Crunchwell chips and bars for the road"),
+    ("snack", [], "Granola and snacks for busy weeks"),
+    ("lips", [], "Balms and glosses for soft lips"),
+    ("bags", [], "Backpacks and totes for every commute"),
+    ("bags", [], "Carry more with a leather backpack"),
+    ("light", [], "Light strips and bulbs from Lumio"),
+    ("bed", [], "Linen and percale for cooler nights"),
+    ("tee", [], "Everyday tees in organic cotton"),
+    ("eur", [], "Wool scarves from Fjord for cold mornings"),
+    ("newin", [], "New from Urban Thread: linen shirts"),
 ]
 
 

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any, Literal
 
 from subjectline.data.contract import Item, Promotion
@@ -157,8 +157,7 @@ class CheckContext:
     @cached_property
     def brand_words(self) -> frozenset[str]:
         """Lower-case words of every known brand and product name (not English words)."""
-        names = [name for _, name in known_names()] + list(self.known_brands)
-        return frozenset(w for name in names for w in words(name))
+        return known_name_words() | frozenset(w for b in self.known_brands for w in words(b))
 
     @cached_property
     def item_brands(self) -> set[str]:
@@ -179,6 +178,11 @@ class CheckContext:
             counts.update({k for w in words(text) for k in stem_keys(w)})
         need = max(1, (len(self.items) + 1) // 2)
         return {s for s, n in counts.items() if n >= need}
+
+
+@cache
+def known_name_words() -> frozenset[str]:
+    return frozenset(w for _, name in known_names() for w in words(name))
 
 
 def item_fields(item: Item) -> list[str]:

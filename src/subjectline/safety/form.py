@@ -115,10 +115,29 @@ DANGLING_END = frozenset(
         "vs",
     ]
 )
-DETERMINERS = frozenset("a an the your our my their this these that every".split())
+DETERMINERS = frozenset(
+    ["a", "an", "the", "your", "our", "my", "their", "this", "these", "that", "every"]
+)
 OPEN_ADJECTIVES = frozenset(
-    "next new best first last favorite favourite perfect latest top own big little great "
-    "ultimate everyday essential".split()
+    [
+        "next",
+        "new",
+        "best",
+        "first",
+        "last",
+        "favorite",
+        "favourite",
+        "perfect",
+        "latest",
+        "top",
+        "own",
+        "big",
+        "little",
+        "great",
+        "ultimate",
+        "everyday",
+        "essential",
+    ]
 )
 FOREIGN_STOPWORDS = frozenset(
     [

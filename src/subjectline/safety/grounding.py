@@ -10,7 +10,9 @@ but never a discount.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from subjectline.safety.context import CheckContext, brand_key
 from subjectline.safety.registry import check
@@ -343,35 +345,55 @@ def number(title: str, ctx: CheckContext) -> str | None:
     return None
 
 
-def _name_mentions(title: str, name: str) -> bool:
-    """Is ``name`` in ``title`` as whole words? Names that are also English words must be
-    written with their capitals and not open the title (``Coach``, ``Gap``, ``Target``)."""
+@dataclass(frozen=True)
+class _NamePattern:
+    first_word: str
+    ambiguous: bool
+    pattern: re.Pattern[str]
+
+
+@lru_cache(maxsize=4096)
+def _name_pattern(name: str) -> _NamePattern | None:
     name_words = words(name)
     if not name_words:
-        return False
-    pattern = r"(?<![\w])" + r"[\s\-'’.]*".join(re.escape(w) for w in name_words) + r"(?![\w])"
+        return None
     ambiguous = all(is_english(w) for w in name_words)
-    if not ambiguous:
-        return re.search(pattern, canonical(title).replace("&", " and ")) is not None
-    exact = r"(?<![\w])" + re.escape(name) + r"(?![\w])"
-    return any(m.start() > 0 for m in re.finditer(exact, title))
+    if ambiguous:  # exact capitals: "Coach", "Gap", "Target"
+        return _NamePattern(
+            name_words[0], True, re.compile(r"(?<![\w])" + re.escape(name) + r"(?![\w])")
+        )
+    joined = r"[\s\-'’.]*".join(re.escape(w) for w in name_words)
+    return _NamePattern(name_words[0], False, re.compile(r"(?<![\w])" + joined + r"(?![\w])"))
+
+
+def _name_mentions(title: str, name: str, title_words: frozenset[str] | None = None) -> bool:
+    """Is ``name`` in ``title`` as whole words? Names that are also English words must be
+    written with their capitals and not open the title (``Coach``, ``Gap``, ``Target``)."""
+    p = _name_pattern(name)
+    if p is None:
+        return False
+    if title_words is not None and p.first_word not in title_words:
+        return False
+    if p.ambiguous:
+        return any(m.start() > 0 for m in p.pattern.finditer(title))
+    return p.pattern.search(canonical(title).replace("&", " and ")) is not None
 
 
 @check("grounding.brand")
 def brand(title: str, ctx: CheckContext) -> str | None:
     names = {n for kind, n in known_names() if kind == "brand"} | set(ctx.known_brands)
+    title_words = frozenset(words(title.replace("&", " and ")))
     for name in sorted(names):
-        if brand_key(name) in ctx.item_brands:
-            continue
-        if _name_mentions(title, name):
+        if _name_mentions(title, name, title_words) and brand_key(name) not in ctx.item_brands:
             return f"names the brand {name!r}, which is not among the email's items"
     return None
 
 
 @check("grounding.product")
 def product(title: str, ctx: CheckContext) -> str | None:
+    title_words = frozenset(words(title))
     for kind, name in known_names():
-        if kind != "product" or not _name_mentions(title, name):
+        if kind != "product" or not _name_mentions(title, name, title_words):
             continue
         if not any(
             _name_mentions(" " + text, name) or name.lower() in text for text in ctx.item_texts

@@ -203,7 +203,10 @@ def _spam_text(title: str, allow: tuple[str, ...]) -> str:
 @lru_cache(maxsize=65536)
 def find_spam(title: str, allow: tuple[str, ...] = ()) -> list[tuple[str, str, bool, float]]:
     """``(category, phrase, hard, weight)`` for each spam phrase in ``title``."""
-    texts = dict.fromkeys((canonical(title), _spam_text(title, allow)))
+    masked = canonical(title)
+    for phrase in allow:
+        masked = re.sub(rf"(?<![a-z0-9]){re.escape(canonical(phrase))}(?![a-z0-9])", " ", masked)
+    texts = dict.fromkeys((masked, _spam_text(title, allow)))
     found: dict[tuple[str, str], tuple[str, str, bool, float]] = {}
     for cat in spam_categories():
         for text in texts:
