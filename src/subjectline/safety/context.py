@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -193,17 +192,3 @@ def item_fields(item: Item) -> list[str]:
 def brand_key(name: str) -> str:
     """Compare brands on letters and digits only: ``Levi's`` == ``levis``."""
     return "".join(ch for ch in canonical(name).replace("&", "and") if ch.isalnum())
-
-
-def context_fingerprint(ctx: CheckContext) -> str:
-    """A stable key for the policy part of a context (for caches and the audit)."""
-    policy = {
-        "char_budget": ctx.char_budget,
-        "language": ctx.lang,
-        "allowed_tokens": sorted(ctx.allowed_tokens),
-        "emoji": [ctx.emoji_policy, ctx.max_emoji],
-        "deny": sorted(ctx.deny_words),
-        "allow": sorted(ctx.allow_words),
-        "spam": ctx.spam_policy,
-    }
-    return json.dumps(policy, sort_keys=True)
