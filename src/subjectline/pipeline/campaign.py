@@ -20,12 +20,16 @@ from typing import Any
 
 import polars as pl
 
+from subjectline.data.contract import items_from_frame, promotions_from_frame
 from subjectline.errors import SubjectlineError
 from subjectline.experiment.assignment import assign
 from subjectline.experiment.definition import Arm, Experiment
-from subjectline.generate import PromptSettings, generate_titles, make_backend
-from subjectline.generate.template import template_title
+from subjectline.generate import PromptSettings, TitleBackend, generate_titles, make_backend
+from subjectline.generate.records import Candidate
+from subjectline.generate.template import template_titles
+from subjectline.pipeline.choose import choose_for_every_email, theme_contexts
 from subjectline.recommend.api import default_as_of, recommend_for_users
+from subjectline.safety import Rejection, category_words, count_by_check, record_rejections
 from subjectline.themes.contract import Theme
 from subjectline.themes.extract import ThemeAssignment, ThemeConfig, assign_themes
 from subjectline.workspace import Workspace
@@ -41,6 +45,8 @@ CAMPAIGN_SCHEMA: dict[str, pl.DataType] = {
     "subject": pl.String(),
     "arm": pl.String(),
     "item_ids": pl.List(pl.String()),
+    # candidate | theme_template | generic_template: where the shipped subject came from.
+    "subject_source": pl.String(),
 }
 
 
@@ -51,7 +57,7 @@ class CampaignConfig:
     campaign_id: str = "campaign"
     k: int = 8
     model: str = "ease"
-    backend: str = "local"
+    backend: str | TitleBackend = "local"  # a name for make_backend, or a backend object
     backend_options: dict[str, Any] = field(default_factory=dict)
     prompt: PromptSettings = field(default_factory=PromptSettings)
     themes: ThemeConfig = field(default_factory=ThemeConfig)
@@ -104,6 +110,7 @@ def run_campaign(
         items = workspace.table("items")
         users = workspace.table("users")
         interactions = workspace.table("interactions")
+        promotions = workspace.table("promotions") if workspace.has_table("promotions") else None
     if users.height == 0:
         raise SubjectlineError(f"workspace {workspace.root} has no users")
     as_of = config.as_of or default_as_of(interactions)
@@ -140,12 +147,19 @@ def run_campaign(
     llm_themes = [assignment.themes[k] for k in sorted(llm_keys)]
     with timer.stage("generate"):
         step("generate")
-        backend = make_backend(config.backend, **config.backend_options)
+        backend = (
+            make_backend(config.backend, **config.backend_options)
+            if isinstance(config.backend, str)
+            else config.backend
+        )
         candidates, stats = generate_titles(llm_themes, backend, config.prompt, workspace)
 
-    with timer.stage("choose"):
-        step("choose")
-        chosen = _choose_titles(assignment, candidates, config)
+    with timer.stage("safety"):
+        step("safety")
+        chosen, rejections = _choose_titles(
+            assignment, recs, items, promotions, candidates, config, as_of
+        )
+        record_rejections(workspace, config.campaign_id, rejections)
         campaign = _campaign_frame(assignment, arms, chosen)
 
     report = {
@@ -159,11 +173,13 @@ def run_campaign(
         "candidates": stats.candidates,
         "cache_hits": stats.cache_hits,
         "generation_seconds": stats.seconds,
-        "backend": config.backend,
+        "backend": backend.name,
         "model": config.model,
         "k": config.k,
         "arms": dict(campaign.group_by("arm").len().sort("arm").iter_rows()),
         "theme_kinds": _kind_counts(assignment),
+        "rejections_by_check": count_by_check(rejections),
+        "fallbacks": _fallbacks(campaign),
         "generation": stats.to_dict(),
         "seconds_by_stage": timer.seconds,
         "prompt": asdict(config.prompt),
@@ -172,43 +188,84 @@ def run_campaign(
 
 
 def _choose_titles(
-    assignment: ThemeAssignment, candidates: dict[str, list[Any]], config: CampaignConfig
-) -> pl.DataFrame:
-    """Per theme: the control title and the LLM title (first well-formed candidate)."""
+    assignment: ThemeAssignment,
+    recs: pl.DataFrame,
+    items: pl.DataFrame,
+    promotions: pl.DataFrame | None,
+    candidates: dict[str, list[Candidate]],
+    config: CampaignConfig,
+    as_of: datetime,
+) -> tuple[pl.DataFrame, list[Rejection]]:
+    """Per theme: the checked control title and the checked LLM title, with their sources."""
     budget = config.prompt.char_budget
+    catalog = {item.item_id: item for item in items_from_frame(items)}
+    promos = promotions_from_frame(promotions) if promotions is not None else []
+    brands = sorted({b for b in items["brand"].drop_nulls().unique()})
+    kinds = category_words(items["category"].unique())
+    theme_items = (
+        recs.join(assignment.users.select("user_id", "theme_key"), on="user_id")
+        .group_by("theme_key")
+        .agg(pl.col("item_id").unique().sort())
+    )
+    items_of = dict(theme_items.iter_rows())
     rows = []
-    for key, theme in assignment.themes.items():
-        control = template_title(theme, budget)
-        found = candidates.get(key) or []
-        rows.append((key, theme.label, control, found[0].text if found else control))
-    return pl.DataFrame(
+    rejections: list[Rejection] = []
+    for key, theme in sorted(assignment.themes.items()):
+        contexts = theme_contexts(
+            theme,
+            [catalog[i] for i in items_of.get(key, [])],
+            promos,
+            as_of,
+            brands,
+            kinds,
+            budget,
+        )
+        templates = template_titles(theme, char_budget=budget)
+        control = choose_for_every_email(templates, contexts)
+        llm_texts = [c.text for c in candidates.get(key, [])]
+        llm = choose_for_every_email(llm_texts, contexts, fallbacks=templates)
+        rejections += llm.rejections
+        rows.append((key, theme.label, control.text, control.source, llm.text, llm.source))
+    chosen = pl.DataFrame(
         rows,
         schema={
             "theme_key": pl.String,
             "theme_label": pl.String,
             "template_subject": pl.String,
+            "template_source": pl.String,
             "llm_subject": pl.String,
+            "llm_source": pl.String,
         },
         orient="row",
     )
+    return chosen, rejections
 
 
 def _campaign_frame(
     assignment: ThemeAssignment, arms: pl.DataFrame, chosen: pl.DataFrame
 ) -> pl.DataFrame:
+    is_llm = pl.col("arm") == LLM_ARM
     return (
         assignment.users.join(arms, on="user_id")
         .join(chosen, on="theme_key")
         .with_columns(
-            pl.when(pl.col("arm") == LLM_ARM)
-            .then(pl.col("llm_subject"))
-            .otherwise(pl.col("template_subject"))
-            .alias("subject")
+            pl.when(is_llm).then("llm_subject").otherwise("template_subject").alias("subject"),
+            pl.when(is_llm).then("llm_source").otherwise("template_source").alias("subject_source"),
         )
-        .select(list(CAMPAIGN_SCHEMA))
+        .select(*CAMPAIGN_SCHEMA)
         .sort("user_id")
         .cast(CAMPAIGN_SCHEMA)  # type: ignore[arg-type]
     )
+
+
+def _fallbacks(campaign: pl.DataFrame) -> dict[str, dict[str, int]]:
+    """Users per arm whose subject is not a candidate of that arm, by fallback kind."""
+    fallen = campaign.filter(pl.col("subject_source") != "candidate")
+    counts = fallen.group_by("arm", "subject_source").len()
+    found: dict[str, dict[str, int]] = {}
+    for arm, source, n in counts.sort("arm", "subject_source").iter_rows():
+        found.setdefault(arm, {})[source] = n
+    return found
 
 
 def _kind_counts(assignment: ThemeAssignment) -> dict[str, int]:

@@ -12,7 +12,7 @@ from subjectline.workspace import DEFAULT_WORKSPACE, Workspace
 
 out = Console()
 
-CAMPAIGN_STEPS = ("load", "recommend", "arms", "themes", "generate", "choose")
+CAMPAIGN_STEPS = ("load", "recommend", "arms", "themes", "generate", "safety")
 
 
 def _run(workspace: Workspace, out_dir: Path, config: object) -> dict[str, Path]:

@@ -14,7 +14,7 @@ from subjectline.safety.audit import (
     rejections_from_choice,
     rejections_of,
 )
-from subjectline.safety.context import CheckContext, CheckResult, Reason
+from subjectline.safety.context import CheckContext, CheckResult, Reason, category_words
 from subjectline.safety.guard import (
     GENERIC_TEMPLATES,
     SafeChoice,
@@ -34,6 +34,7 @@ __all__ = [
     "Rejection",
     "SafeChoice",
     "SafetyError",
+    "category_words",
     "check_title",
     "choose_safe",
     "count_by_check",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache, cached_property
@@ -69,8 +69,10 @@ class CheckContext:
     after the check; each counts as ``token_length`` characters against ``char_budget``.
     ``deny_words`` extend the profanity list; ``allow_words`` exempt words from the
     profanity and spam lists. ``known_brands`` are the catalog's brands (a title may name
-    only the email's own). ``new_within_days`` is how recent an item must be for "new"
-    (None: do not check); ``urgency_hours`` how soon a promotion must end for "last chance".
+    only the email's own); ``catalog_words`` the lower-case words of the catalog's category
+    names (a title may use only those its email's items carry). ``new_within_days`` is how
+    recent an item must be for "new" (None: do not check); ``urgency_hours`` how soon a
+    promotion must end for "last chance".
     """
 
     items: Sequence[Item] = ()
@@ -87,6 +89,7 @@ class CheckContext:
     allow_words: tuple[str, ...] = ()
     spam_policy: SpamPolicy = "reject"
     known_brands: tuple[str, ...] = ()
+    catalog_words: frozenset[str] = frozenset()
     new_within_days: int | None = 90
     urgency_hours: float = 72.0
     skip_checks: frozenset[str] = frozenset()
@@ -192,3 +195,13 @@ def item_fields(item: Item) -> list[str]:
 def brand_key(name: str) -> str:
     """Compare brands on letters and digits only: ``Levi's`` == ``levis``."""
     return "".join(ch for ch in canonical(name).replace("&", "and") if ch.isalnum())
+
+
+# Words of category names that also serve as ordinary copy ("Top picks", "New in").
+_GENERIC_CATEGORY_WORDS = frozenset({"top", "tops", "new", "home", "all", "other", "more"})
+
+
+def category_words(categories: Iterable[str]) -> frozenset[str]:
+    """The ``catalog_words`` of a catalog: lower-case words of its category paths."""
+    found = {w for path in set(categories) for w in words(path.replace(">", " "))}
+    return frozenset(w for w in found - _GENERIC_CATEGORY_WORDS - STOPWORDS if len(w) > 2)

@@ -402,6 +402,19 @@ def product(title: str, ctx: CheckContext) -> str | None:
     return None
 
 
+@check("grounding.category")
+def category(title: str, ctx: CheckContext) -> str | None:
+    """A word naming a kind of product in the catalog ("yoga", "headphones") must be a word
+    of the email's items: no promising coffee to someone whose email holds none."""
+    if not ctx.catalog_words:
+        return None
+    title_words = set(words(PLACEHOLDER_RE.sub(" ", title)))
+    for word in sorted(title_words & ctx.catalog_words):
+        if word not in ctx.data_words:
+            return f"names {word!r}, a kind of product none of the email's items is"
+    return None
+
+
 GENERIC_THEME_WORDS = frozenset(stem_keys("pick") | stem_keys("picks"))
 NEW_WORDS = frozenset({"new", "newest", "latest", "fresh", "arrival", "just", "landed", "drop"})
 PRICE_WORDS = frozenset({"under", "budget", "affordable", "value", "less", "below", "price"})
