@@ -1,0 +1,135 @@
+"""SMTP delivery against a real aiosmtpd server on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+import sqlalchemy as sa
+
+from subjectline.deliver import SmtpDelivery, SmtpSettings
+from subjectline.deliver.sink import LocalSMTPServer, free_port
+from subjectline.deliver.smtp import idempotency_key
+from subjectline.track.schema import deliveries, sends
+from subjectline.track.store import claim_delivery, delivery_status, release_in_doubt
+
+FAST = {"rate_per_second": 1000.0, "backoff_initial_s": 0.01, "timeout_s": 5.0}
+
+
+def settings(port: int, **overrides) -> SmtpSettings:
+    return SmtpSettings(port=port, **{**FAST, **overrides})
+
+
+def message_ids(server: LocalSMTPServer) -> Counter[str]:
+    return Counter(r.message()["Message-ID"] for r in server.received)
+
+
+def test_delivers_and_reads_back(emails, store_engine) -> None:
+    with LocalSMTPServer() as server:
+        report = SmtpDelivery(store_engine, settings(server.port)).deliver(emails)
+        received = server.received
+    assert report.as_dict() == {
+        "sent": 30, "already_sent": 0, "failed": 0, "in_doubt": 0, "retries": 0
+    }  # fmt: skip
+    assert len(received) == 30
+    by_rcpt = {r.rcpt_tos[0]: r.message() for r in received}
+    for email in emails:
+        message = by_rcpt[email.send.email]
+        assert message["Subject"] == email.subject
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        html = message.get_body(("html",))
+        assert html is not None and email.tracked_links[0] in html.get_content()
+    with store_engine.connect() as conn:
+        assert conn.execute(
+            sa.select(sa.func.count()).where(sends.c.sent_at.is_not(None))
+        ).scalar_one() == 30  # fmt: skip
+    assert delivery_status(store_engine, "c-deliver") == {"sent": 30}
+
+
+def test_rerun_after_crash_sends_nothing_twice(emails, store_engine) -> None:
+    class Crash(Exception):
+        pass
+
+    sent_before_crash = []
+
+    def crash_after_ten(rendered) -> None:
+        sent_before_crash.append(rendered.send.send_id)
+        if len(sent_before_crash) == 10:
+            raise Crash
+
+    with LocalSMTPServer() as server:
+        with pytest.raises(Crash):
+            SmtpDelivery(store_engine, settings(server.port)).deliver(
+                emails, on_sent=crash_after_ten
+            )
+        # A crash between claiming and confirming leaves the key in doubt.
+        in_doubt = emails[15].send.send_id
+        assert (
+            claim_delivery(store_engine, idempotency_key(in_doubt), in_doubt, "smtp") == "claimed"
+        )
+        report = SmtpDelivery(store_engine, settings(server.port)).deliver(emails)
+        assert (report.sent, report.already_sent, report.in_doubt) == (19, 10, [in_doubt])
+        again = SmtpDelivery(store_engine, settings(server.port)).deliver(emails)
+        assert (again.sent, again.already_sent) == (0, 29)
+        # After the operator checked the server log, releasing sends it once more.
+        assert release_in_doubt(store_engine, [idempotency_key(in_doubt)]) == 1
+        assert SmtpDelivery(store_engine, settings(server.port)).deliver(emails).sent == 1
+        counts = message_ids(server)
+    assert len(counts) == 30 and set(counts.values()) == {1}
+
+
+def test_transient_failures_are_retried_with_backoff(emails, store_engine) -> None:
+    refused: Counter[str] = Counter()
+
+    def greylist(address: str) -> str | None:  # refuse each recipient twice, then accept
+        refused[address] += 1
+        return "451 4.7.1 greylisted, try later" if refused[address] <= 2 else None
+
+    sleeps: list[float] = []
+    with LocalSMTPServer(rcpt_policy=greylist) as server:
+        delivery = SmtpDelivery(store_engine, settings(server.port), sleep=sleeps.append)
+        report = delivery.deliver(emails[:3])
+        counts = message_ids(server)
+    assert report.sent == 3 and report.retries == 6
+    assert set(counts.values()) == {1}
+    backoffs = [s for s in sleeps if s >= 0.01]
+    assert backoffs == [0.01, 0.02] * 3  # exponential per email
+    with store_engine.connect() as conn:
+        attempts = conn.execute(sa.select(deliveries.c.attempts)).scalars().all()
+    assert attempts == [3, 3, 3]
+
+
+def test_permanent_failure_is_not_retried(emails, store_engine) -> None:
+    bad = emails[1].send.email
+    policy = lambda address: "550 5.1.1 no such user" if address == bad else None  # noqa: E731
+    with LocalSMTPServer(rcpt_policy=policy) as server:
+        report = SmtpDelivery(store_engine, settings(server.port)).deliver(emails[:3])
+        assert len(server.received) == 2
+    assert (report.sent, report.failed, report.retries) == (2, [emails[1].send.send_id], 0)
+    with store_engine.connect() as conn:
+        error = conn.execute(
+            sa.select(deliveries.c.error).where(deliveries.c.status == "failed")
+        ).scalar_one()
+    assert error.startswith("550")
+
+
+def test_unreachable_server_fails_after_attempts(emails, store_engine) -> None:
+    port = free_port()  # nothing listens there
+    report = SmtpDelivery(
+        store_engine, settings(port, max_attempts=2), sleep=lambda _: None
+    ).deliver(emails[:2])
+    assert (report.sent, len(report.failed), report.retries) == (0, 2, 2)
+    # Failed for good earlier: a later run may try again.
+    with LocalSMTPServer(port=port) as server:
+        report = SmtpDelivery(store_engine, settings(port)).deliver(emails[:2])
+        assert report.sent == 2 and len(server.received) == 2
+
+
+def test_rate_limit_paces_sends(emails, store_engine) -> None:
+    with LocalSMTPServer() as server:
+        import time
+
+        start = time.monotonic()
+        SmtpDelivery(store_engine, settings(server.port, rate_per_second=50)).deliver(emails[:11])
+        elapsed = time.monotonic() - start
+    assert elapsed >= 10 / 50
