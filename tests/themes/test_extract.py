@@ -38,7 +38,7 @@ CATALOG = _items(
         ("f", "Beauty > Lips", "Lune", 9.0, 2, {}),
         ("g", "Toys > Puzzles", "Fox", 300.0, 2, {}),
         ("h", "Books > Fiction", "Inkwell", 260.0, 400, {}),
-        ("i", "Garden > Tools", "Root", 30.0, 400, {}),
+        ("i", "Garden > Tools", "Root", 130.0, 400, {}),
     ]
 )
 
@@ -68,7 +68,7 @@ def test_brand_wins_when_it_covers_more_than_any_category() -> None:
 def test_new_arrivals_and_nothing_shared_is_mixed() -> None:
     new = assign_themes(_recs("u1", ["e", "f", "g", "h"]), CATALOG, AS_OF)
     assert new.users["theme_key"].item() == "new_arrivals"
-    mixed = assign_themes(_recs("u1", ["a", "e", "h", "i"]), CATALOG, AS_OF, ThemeConfig())
+    mixed = assign_themes(_recs("u1", ["b", "g", "h", "i"]), CATALOG, AS_OF, ThemeConfig())
     assert mixed.users["theme_key"].item() == MIXED_KEY
     assert mixed.themes[MIXED_KEY].kind == "mixed"
 

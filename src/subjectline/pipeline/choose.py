@@ -48,8 +48,7 @@ def guaranteed_item(theme: Theme, as_of: datetime) -> Item | None:
         added_at = as_of
     elif theme.kind == "price_band":
         slug = theme.key.removeprefix("price_band:")
-        upper = next(high for _, high, s, _ in PRICE_BANDS if s == slug)
-        price = upper - 0.01 if upper != float("inf") else _NO_PRICE
+        price = next(bound for bound, s, _ in PRICE_BANDS if s == slug) - 0.01
     return Item(
         item_id=f"theme:{theme.key}",
         title=theme.label,

@@ -27,12 +27,12 @@ from subjectline.themes.contract import Theme, ThemeKind
 MIXED_KEY = "mixed"
 NEW_ARRIVALS_KEY = "new_arrivals"
 ALL_CATEGORIES = "All"
-PRICE_BANDS: tuple[tuple[float, float, str, str], ...] = (
-    (0.0, 25.0, "under-25", "Under $25"),
-    (25.0, 50.0, "25-50", "$25 to $50"),
-    (50.0, 100.0, "50-100", "$50 to $100"),
-    (100.0, 250.0, "100-250", "$100 to $250"),
-    (250.0, float("inf"), "250-plus", "$250 and up"),
+# Nested bands ("under $50" holds every item under $25 too), so that, like category
+# levels, the tightest band covering most items wins, and its label is a true claim.
+PRICE_BANDS: tuple[tuple[float, str, str], ...] = (
+    (25.0, "under-25", "under $25"),
+    (50.0, "under-50", "under $50"),
+    (100.0, "under-100", "under $100"),
 )
 
 
@@ -80,13 +80,11 @@ class _Feature:
     root: str
 
 
-def _price_band(price: float) -> tuple[str, str] | None:
+def _price_bands(price: float) -> list[tuple[float, str, str]]:
+    """Every band the price is under, tightest first (none for a zero price)."""
     if price <= 0:
-        return None
-    for low, high, slug, label in PRICE_BANDS:
-        if low <= price < high:
-            return slug, label
-    return None
+        return []
+    return [band for band in PRICE_BANDS if price < band[0]]
 
 
 def _category_label(path: str, ambiguous: set[str], config: ThemeConfig) -> str:
@@ -157,17 +155,16 @@ def item_features(
                     ALL_CATEGORIES,
                 )
             )
-        band = _price_band(float(price))
-        if band is not None:
-            found.append(
-                _Feature(
-                    f"price_band:{band[0]}",
-                    "price_band",
-                    band[1],
-                    config.price_band_weight,
-                    ALL_CATEGORIES,
-                )
+        found += [
+            _Feature(
+                f"price_band:{slug}",
+                "price_band",
+                label,
+                config.price_band_weight * (0.9**depth),
+                ALL_CATEGORIES,
             )
+            for depth, (_, slug, label) in enumerate(_price_bands(float(price)))
+        ]
         for feature in found:
             features.setdefault(feature.key, feature)
             rows.append((item_id, feature.key))
