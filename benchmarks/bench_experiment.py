@@ -128,7 +128,12 @@ def main() -> None:
         "srm_p_value": ours.srm.p_value,
         "aa": {k: aa[k] for k in ("fixed_horizon", "naive_daily_peeking", "sequential", "config")},
         "aa_seconds": aa["seconds"],
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            # The machine may be shared: the load says how much CPU the timings had.
+            "load_average_1min": round(os.getloadavg()[0], 2),
+        },
         "repeat": f"best of {args.repeat}",
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
