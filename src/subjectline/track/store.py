@@ -89,6 +89,13 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def open_store(url: str | None = None, workspace: Path | str = DEFAULT_WORKSPACE) -> Engine:
+    """An engine on ``url`` (default: the workspace's SQLite file), migrated to head."""
+    engine = make_engine(url or default_url(workspace))
+    migrate(engine)
+    return engine
+
+
 def now_utc() -> datetime:
     return datetime.now(UTC)
 

@@ -1,0 +1,170 @@
+"""``subjectline deliver ...``: render a campaign and hand it to an ESP, to files or SMTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from subjectline.workspace import DEFAULT_WORKSPACE, Workspace
+
+out = Console(stderr=True)
+
+CampaignOption = typer.Option(
+    ..., "--campaign", help="campaign.parquet (user_id, subject, arm, item_ids, theme_*)."
+)
+CampaignIdOption = typer.Option(
+    None, "--campaign-id", help="Stable id of this campaign (default: the campaign's folder name)."
+)
+WorkspaceOption = typer.Option(DEFAULT_WORKSPACE, "--workspace", "-w", help="Workspace directory.")
+DbOption = typer.Option(None, "--db", help="Event store URL (default: SQLite in the workspace).")
+TrackingUrlOption = typer.Option(
+    "http://127.0.0.1:8000", "--tracking-url", help="Public base URL of `subjectline serve`."
+)
+AddressesOption = typer.Option(
+    None,
+    "--addresses",
+    help="CSV/Parquet with user_id,email; without it every user gets USER@example.invalid.",
+)
+
+
+def _prepare(
+    campaign: Path,
+    campaign_id: str | None,
+    workspace: Path,
+    db: str | None,
+    tracking_url: str,
+    addresses: Path | None,
+) -> tuple[Any, list[Any], dict[str, int], Any]:
+    """Build and render the campaign's sends, suppressed users left out; register them."""
+    import polars as pl
+
+    from subjectline.deliver.address import AddressBook, example_invalid_address
+    from subjectline.deliver.build import build_sends
+    from subjectline.deliver.render import RenderConfig, Renderer
+    from subjectline.errors import DataError
+    from subjectline.track.store import open_store, suppressed_user_ids
+    from subjectline.track.tokens import KEYS_FILE, KeyRing, TokenSigner
+
+    if not campaign.exists():
+        raise DataError(str(campaign), "file not found")
+    frame = pl.read_parquet(campaign)
+    ws = Workspace(workspace)
+    users = ws.table("users") if ws.has_table("users") else None
+    engine = open_store(db, workspace)
+    config = RenderConfig(tracking_base_url=tracking_url)
+    resolver = AddressBook.from_file(addresses) if addresses else example_invalid_address
+    built = build_sends(
+        frame,
+        ws.table("items"),
+        users,
+        campaign_id or campaign.resolve().parent.name,
+        config=config,
+        resolve_address=resolver,
+        suppressed=suppressed_user_ids(engine),
+        source=str(campaign),
+    )
+    renderer = Renderer(TokenSigner(KeyRing.load(workspace / KEYS_FILE)), config)
+    rendered = []
+    with Progress(console=out, transient=True) as progress:
+        task = progress.add_task("rendering", total=len(built.sends))
+        for send in built.sends:
+            rendered.append(renderer.render(send))
+            progress.advance(task)
+    counts = {
+        "sends": len(rendered),
+        "suppressed": built.suppressed,
+        "no_address": built.no_address,
+    }
+    return engine, rendered, counts, config
+
+
+def register(app: typer.Typer, bench: typer.Typer) -> None:
+    deliver_app = typer.Typer(help="Render a campaign and deliver it (ESP batch, .eml, SMTP).")
+    app.add_typer(deliver_app, name="deliver")
+
+    @deliver_app.command("export")
+    def export_cmd(
+        campaign: Path = CampaignOption,
+        fmt: str = typer.Option("jsonl", "--format", help="csv, jsonl (ESP batch) or eml."),
+        out_path: Path = typer.Option(..., "--out", help="Batch file, or directory for eml."),
+        campaign_id: str | None = CampaignIdOption,
+        workspace: Path = WorkspaceOption,
+        db: str | None = DbOption,
+        tracking_url: str = TrackingUrlOption,
+        addresses: Path | None = AddressesOption,
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Write an ESP batch (per-user subject and merge fields) or one .eml per send."""
+        from subjectline.deliver.esp import write_batch, write_eml
+        from subjectline.errors import DataError
+        from subjectline.track.store import mark_sent, register_sends
+
+        if fmt not in ("csv", "jsonl", "eml"):
+            raise DataError("--format", f"must be csv, jsonl or eml, not {fmt!r}")
+        engine, rendered, counts, config = _prepare(
+            campaign, campaign_id, workspace, db, tracking_url, addresses
+        )
+        register_sends(engine, (e.to_send_record() for e in rendered))
+        if fmt == "eml":
+            write_eml(rendered, out_path, config.from_address)
+        else:
+            write_batch(rendered, out_path, fmt)  # type: ignore[arg-type]
+        # Handed off: the ESP sends now, so outcomes are attributed from this moment.
+        mark_sent(engine, [e.send.send_id for e in rendered])
+        result = {**counts, "format": fmt, "out": str(out_path)}
+        if as_json:
+            sys.stdout.write(json.dumps(result) + "\n")
+        else:
+            out.print(result)
+
+    @deliver_app.command("smtp")
+    def smtp_cmd(
+        campaign: Path = CampaignOption,
+        host: str = typer.Option("127.0.0.1"),
+        port: int = typer.Option(25, min=1, max=65535),
+        starttls: bool = typer.Option(False, help="Upgrade with STARTTLS."),
+        ssl: bool = typer.Option(False, "--ssl", help="Implicit TLS (port 465)."),
+        username: str | None = typer.Option(None, help="Password from $SUBJECTLINE_SMTP_PASSWORD."),
+        rate: float = typer.Option(10.0, help="Messages per second at most."),
+        max_attempts: int = typer.Option(4, min=1),
+        campaign_id: str | None = CampaignIdOption,
+        workspace: Path = WorkspaceOption,
+        db: str | None = DbOption,
+        tracking_url: str = TrackingUrlOption,
+        addresses: Path | None = AddressesOption,
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Send every email over SMTP, at most once each (rerun safely after a crash)."""
+        from subjectline.deliver.smtp import SmtpDelivery, SmtpSettings
+
+        engine, rendered, counts, config = _prepare(
+            campaign, campaign_id, workspace, db, tracking_url, addresses
+        )
+        settings = SmtpSettings(
+            host=host,
+            port=port,
+            starttls=starttls,
+            use_ssl=ssl,
+            username=username,
+            password=os.environ.get("SUBJECTLINE_SMTP_PASSWORD"),
+            rate_per_second=rate,
+            max_attempts=max_attempts,
+        )
+        delivery = SmtpDelivery(engine, settings, from_address=config.from_address)
+        with Progress(console=out, transient=True) as progress:
+            task = progress.add_task("sending", total=len(rendered))
+            report = delivery.deliver(rendered, on_sent=lambda _: progress.advance(task))
+        result = {**counts, **report.as_dict(), "in_doubt_send_ids": report.in_doubt}
+        if as_json:
+            sys.stdout.write(json.dumps(result) + "\n")
+        else:
+            out.print(result)
+        if report.failed or report.in_doubt:
+            raise typer.Exit(1)
