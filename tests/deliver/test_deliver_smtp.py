@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import pytest
@@ -127,8 +128,6 @@ def test_unreachable_server_fails_after_attempts(emails, store_engine) -> None:
 
 def test_rate_limit_paces_sends(emails, store_engine) -> None:
     with LocalSMTPServer() as server:
-        import time
-
         start = time.monotonic()
         SmtpDelivery(store_engine, settings(server.port, rate_per_second=50)).deliver(emails[:11])
         elapsed = time.monotonic() - start

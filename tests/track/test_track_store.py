@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -48,8 +49,6 @@ def test_memory_buckets_refill() -> None:
     buckets = MemoryBuckets(rate=1000, burst=2)
     assert [buckets.allow("a") for _ in range(3)] == [True, True, False]
     assert buckets.allow("b")
-    import time
-
     time.sleep(0.01)
     assert buckets.allow("a")
 
