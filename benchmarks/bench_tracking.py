@@ -135,7 +135,7 @@ async def drive(base: str, planned, concurrency: int, seconds: float):
         queue.put_nowait(item)
     latencies: list[float] = []
     acknowledged: list[str] = []
-    statuses: dict[int, int] = {}
+    statuses: dict[str, int] = {}
     deadline = time.monotonic() + seconds
     headers = {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) Thunderbird/128.0"}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -155,11 +155,11 @@ async def drive(base: str, planned, concurrency: int, seconds: float):
                     response = await client.request(
                         method, path, content=body or None, headers={**headers, **extra}
                     )
-                    status = response.status_code
-                except httpx.TransportError:
-                    status = 0
+                    status, outcome = response.status_code, str(response.status_code)
+                except httpx.TransportError as exc:  # not acknowledged: may or may not be stored
+                    status, outcome = 0, type(exc).__name__
                 latencies.append(time.perf_counter() - started)
-                statuses[status] = statuses.get(status, 0) + 1
+                statuses[outcome] = statuses.get(outcome, 0) + 1
                 if status in ACK:
                     acknowledged.append(key)
 
@@ -201,7 +201,7 @@ def run_one(kind: str, n_sends: int, n_requests: int, concurrency: int, seconds:
         "requests_planned": n_requests,
         "requests_made": len(latencies),
         "concurrency": concurrency,
-        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "outcomes": dict(sorted(statuses.items())),
         "acknowledged_requests": len(acknowledged),
         "distinct_events_acknowledged": len(acked),
         "events_stored": len(stored),
@@ -239,6 +239,7 @@ def main() -> None:
         "tracking",
         {
             "note": "client and server share the machine's cores; uvicorn runs one worker",
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
             "runs": runs,
         },
     )
