@@ -179,6 +179,8 @@ def test_batching_does_not_change_results(market: dict[str, pl.DataFrame]) -> No
     whole = recommend_for_users(interactions, items, 10, "ease")
     batched = recommend_for_users(interactions, items, 10, "ease", batch_size=37)
     assert whole.equals(batched)
+    threaded = recommend_for_users(interactions, items, 10, "ease", batch_size=37, workers=3)
+    assert whole.equals(threaded)
 
 
 def test_fixed_seed_gives_identical_recommendations(market: dict[str, pl.DataFrame]) -> None:

@@ -47,6 +47,7 @@ def recommend_for_users(
     params: Mapping[str, Any] | None = None,
     weights: Mapping[str, float] = EVENT_WEIGHTS,
     batch_size: int = DEFAULT_BATCH_USERS,
+    workers: int = 1,
     progress: Progress | None = None,
     status: Callable[[str], None] | None = None,
 ) -> pl.DataFrame:
@@ -63,7 +64,9 @@ def recommend_for_users(
     - ``users``: whom to recommend for (default: every user with an interaction). Users
       without history get the most popular allowed items.
     - Sorted by user then rank; a user gets fewer than ``k`` rows only when fewer items
-      pass the filters. ``progress(n)`` is called after each batch of ``n`` users and
+      pass the filters. ``batch_size`` users are scored at once, ``workers`` batches
+      in parallel threads (one batch's scores: ``batch_size * n_items * 4`` bytes).
+      ``progress(n)`` is called after each batch of ``n`` users and
       ``status(text)`` when a step starts (for progress bars).
     """
     report = status or (lambda _text: None)
@@ -94,6 +97,7 @@ def recommend_for_users(
         "item_mask": allowed,
         "item_boost": boost,
         "batch_size": batch_size,
+        "workers": workers,
         "progress": progress,
     }
     has_history = np.diff(data.matrix.indptr)[rows] > 0

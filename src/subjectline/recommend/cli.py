@@ -71,6 +71,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         new_arrivals_boost: float = typer.Option(1.5, min=0.01, help="Score multiplier."),
         include_out_of_stock: bool = typer.Option(False, help="Also recommend items out of stock."),
         include_owned: bool = typer.Option(False, help="Also recommend purchased/rated items."),
+        workers: int = typer.Option(1, min=1, help="Batches of users scored in parallel."),
     ) -> None:
         """Write each user's top-K items to the workspace table ``recommendations``."""
         from subjectline.recommend.api import recommend_for_users
@@ -101,6 +102,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                 model,
                 as_of=as_of,
                 filters=filters,
+                workers=workers,
                 progress=lambda n: bar.advance(task, n),
                 status=lambda text: bar.update(task, description=text),
             )
