@@ -1,0 +1,172 @@
+"""Versioned prompt templates (``prompts/<version>/``) and the prompt for one candidate.
+
+A version is a directory with ``system.j2``, ``user.j2`` and ``examples.json`` (tone
+descriptions and few-shot examples). Its digest goes into the cache key, so editing a
+template never serves titles written for the old one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from subjectline.generate.records import ChatMessage, OutputSpec, Prompt, PromptSettings
+from subjectline.generate.text import escape_untrusted
+from subjectline.themes import Theme
+
+PROMPTS_DIR = Path(__file__).parent / "prompts"
+KIND_WORDS = {
+    "category": "category",
+    "brand": "brand",
+    "attribute": "shared attribute",
+    "new_arrivals": "new arrivals",
+    "price_band": "price range",
+    "mixed": "mixed picks",
+}
+LANGUAGES = {
+    "en": "English",
+    "fr": "French",
+    "de": "German",
+    "es": "Spanish",
+    "it": "Italian",
+    "nl": "Dutch",
+    "pt": "Portuguese",
+    "pl": "Polish",
+    "sv": "Swedish",
+}
+# A label is only forced into the output when it is plain enough to be a phrase.
+_PLAIN_LABEL = re.compile(r"^[\w][\w '’&.-]{0,29}$")
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    version: str
+    system: jinja2.Template
+    user: jinja2.Template
+    examples: dict[str, Any]
+    digest: str
+
+
+def available_versions() -> list[str]:
+    return sorted(p.name for p in PROMPTS_DIR.iterdir() if (p / "system.j2").is_file())
+
+
+@cache
+def load_template(version: str) -> PromptTemplate:
+    folder = PROMPTS_DIR / version
+    if not (folder / "system.j2").is_file():
+        raise ValueError(
+            f"unknown prompt version {version!r}; known: {', '.join(available_versions())}"
+        )
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # untrusted text is escaped by escape_untrusted, not as HTML
+        keep_trailing_newline=False,
+    )
+    digest = hashlib.sha256()
+    for name in ("system.j2", "user.j2", "examples.json"):
+        digest.update((folder / name).read_bytes())
+    return PromptTemplate(
+        version=version,
+        system=env.get_template("system.j2"),
+        user=env.get_template("user.j2"),
+        examples=json.loads((folder / "examples.json").read_text()),
+        digest=digest.hexdigest()[:16],
+    )
+
+
+def language_name(settings: PromptSettings) -> str:
+    name = LANGUAGES.get(settings.language, settings.language)
+    return f"{name} ({settings.locale})" if settings.language == "en" else name
+
+
+def required_phrase(theme: Theme, settings: PromptSettings) -> str | None:
+    """The theme label the title must contain, if any (never for mixed themes)."""
+    if not settings.require_label or theme.is_mixed:
+        return None
+    label = escape_untrusted(theme.label, 40)
+    if not _PLAIN_LABEL.match(label) or len(label) > settings.char_budget // 2:
+        return None
+    return label
+
+
+def output_spec(theme: Theme, settings: PromptSettings) -> OutputSpec:
+    return OutputSpec(
+        char_budget=settings.char_budget,
+        required_phrase=required_phrase(theme, settings),
+        allow_name_token=settings.personalization,
+        name_reserve=settings.name_reserve,
+    )
+
+
+def _user_message(
+    tpl: PromptTemplate, label: str, kind: str, brands: list[str], items: list[str]
+) -> str:
+    # JSON-encoded lists: quotes inside seller text are escaped, one string per item.
+    return tpl.user.render(
+        label=escape_untrusted(label, 60),
+        kind=KIND_WORDS.get(kind, kind),
+        brands=json.dumps([escape_untrusted(b, 40) for b in brands], ensure_ascii=False)
+        if brands
+        else "",
+        items=json.dumps([escape_untrusted(t, 80) for t in items], ensure_ascii=False),
+    )
+
+
+@cache
+def _fixed_messages(version: str, settings: PromptSettings) -> tuple[ChatMessage, ...]:
+    """System message and few-shot turns: identical for every theme, so the server's
+    prompt cache reuses them across requests."""
+    tpl = load_template(version)
+    ex = tpl.examples
+    system = tpl.system.render(
+        language=language_name(settings),
+        tone=ex["tones"][settings.tone],
+        char_budget=settings.char_budget,
+        call_to_action=settings.call_to_action,
+        cta_examples=ex["cta_examples"],
+        personalization=settings.personalization,
+    )
+    messages = [ChatMessage("system", system)]
+    for shot in ex["shots"]:
+        titles = shot["titles_cta"] if settings.call_to_action else shot["titles"]
+        answer = titles[settings.tone]
+        if settings.personalization and settings.tone in shot.get("titles_name", {}):
+            answer = shot["titles_name"][settings.tone]
+        user = _user_message(tpl, shot["label"], shot["kind"], shot["brands"], shot["items"])
+        messages += [ChatMessage("user", user), ChatMessage("assistant", answer)]
+    return tuple(messages)
+
+
+def build_prompt(theme: Theme, settings: PromptSettings, index: int, attempt: int = 0) -> Prompt:
+    """The prompt for candidate ``index`` of ``theme`` (retry ``attempt``)."""
+    tpl = load_template(settings.prompt_version)
+    user = _user_message(
+        tpl,
+        theme.label,
+        theme.kind,
+        list(theme.brands[: settings.max_items]),
+        list(theme.example_titles[: settings.max_items]),
+    )
+    messages = (*_fixed_messages(settings.prompt_version, settings), ChatMessage("user", user))
+    return Prompt(
+        messages=messages,
+        spec=output_spec(theme, settings),
+        seed=settings.seed_for(index, attempt),
+        temperature=settings.temperature_for(index, attempt),
+        max_tokens=settings.max_tokens,
+        top_p=settings.top_p,
+        min_p=settings.min_p,
+        repeat_penalty=settings.repeat_penalty,
+        theme=theme,
+        index=index,
+        attempt=attempt,
+    )
