@@ -16,8 +16,6 @@ import asyncio
 import json
 import os
 import random
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -34,6 +32,7 @@ from common import write
 from subjectline.deliver import RenderConfig, Renderer
 from subjectline.deliver.sink import free_port
 from subjectline.deliver.synthetic import synthetic_sends
+from subjectline.track.process import running_service
 from subjectline.track.schema import events
 from subjectline.track.service import SIGNATURE_HEADER
 from subjectline.track.store import make_engine, mark_sent, migrate, register_sends
@@ -61,36 +60,6 @@ def store(kind: str, workdir: Path) -> Iterator[tuple[str, str | None]]:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
-
-
-@contextmanager
-def server(url: str, workdir: Path, port: int) -> Iterator[str]:
-    env = {**os.environ, "SUBJECTLINE_TRACKING_KEYS": KEYS, "SUBJECTLINE_WEBHOOK_SECRET": WEBHOOK}
-    cmd = [
-        sys.executable, "-m", "subjectline", "serve", "--db", url, "--workspace", str(workdir),
-        "--port", str(port), "--rate", "0", "--prefetch-window", "0",
-    ]  # fmt: skip
-    log = open(workdir / "server.log", "wb")  # noqa: SIM115 (closed below)
-    process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError((workdir / "server.log").read_text())
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-        log.close()
 
 
 def workload(emails, n_requests: int, repeat_share: float, seed: int = 0):
@@ -183,7 +152,9 @@ def run_one(kind: str, n_sends: int, n_requests: int, concurrency: int, seconds:
         register_sends(engine, (e.to_send_record() for e in emails))
         mark_sent(engine, [e.send.send_id for e in emails], datetime.now(UTC) - timedelta(hours=1))
         planned = workload(emails, n_requests, repeat_share=0.05)
-        with server(url, workdir, port) as base:
+        keys = {"SUBJECTLINE_TRACKING_KEYS": KEYS, "SUBJECTLINE_WEBHOOK_SECRET": WEBHOOK}
+        args = ("--rate", "0", "--prefetch-window", "0")
+        with running_service(url, workdir, port, keys, args) as base:
             latencies, acknowledged, statuses, wall = asyncio.run(
                 drive(base, planned, concurrency, seconds)
             )

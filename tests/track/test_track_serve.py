@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-
 import httpx
 import sqlalchemy as sa
 
 from subjectline.deliver import RenderConfig, Renderer
 from subjectline.deliver.sink import free_port
 from subjectline.deliver.synthetic import synthetic_sends
+from subjectline.track.process import running_service
 from subjectline.track.schema import events
 from subjectline.track.store import make_engine, mark_sent, migrate, register_sends
 from subjectline.track.tokens import KeyRing, TokenSigner
@@ -31,26 +27,11 @@ def test_serve_records_a_click_before_answering(tmp_path) -> None:
     )
     register_sends(engine, [email.to_send_record()])
     mark_sent(engine, [email.send.send_id])
-    env = {**os.environ, "SUBJECTLINE_TRACKING_KEYS": KEYS}
-    command = [sys.executable, "-m", "subjectline", "serve", "--db", url, "--port", str(port),
-               "--workspace", str(tmp_path)]  # fmt: skip
-    server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert server.poll() is None, "serve exited"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "serve did not start"
-                time.sleep(0.1)
+    keys = {"SUBJECTLINE_TRACKING_KEYS": KEYS}
+    with running_service(url, tmp_path, port, keys) as base:
         response = httpx.get(email.tracked_links[0], follow_redirects=False)
         assert response.status_code == 302 and response.headers["location"] == email.links[0]
         with engine.connect() as conn:  # committed before the redirect was sent
             assert conn.execute(sa.select(sa.func.count()).select_from(events)).scalar_one() == 1
-        assert httpx.get(f"http://127.0.0.1:{port}/c/t1.AAAA.BBBB").status_code == 404
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
-        engine.dispose()
+        assert httpx.get(f"{base}/c/t1.AAAA.BBBB").status_code == 404
+    engine.dispose()
