@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import pytest
+import redis
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
@@ -217,6 +219,21 @@ def test_per_client_rate_limit(register, sqlite_engine, signer) -> None:
     codes = [client.get(path_of(email.tracked_links[0])).status_code for _ in range(8)]
     assert codes[:5] == [302] * 5
     assert codes[5:] == [429] * 3
+
+
+def test_per_client_rate_limit_in_redis(register, sqlite_engine, signer) -> None:
+    url = "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url, socket_timeout=1).ping()
+    except redis.exceptions.ConnectionError as exc:
+        pytest.skip(f"Redis at 127.0.0.1:6379 is unreachable: {exc}")
+    email = register(sqlite_engine, 1)[0]
+    settings = {"rate_per_client": 0.01, "burst_per_client": 3, "redis_url": url,
+                "redis_prefix": f"subjectline-test:{uuid.uuid4().hex}:"}  # fmt: skip
+    first, second = (client_for(sqlite_engine, signer, **settings) for _ in range(2))
+    path = path_of(email.tracked_links[0])
+    codes = [c.get(path).status_code for c in (first, second, first, second)]
+    assert codes == [302, 302, 302, 429]  # two service instances, one shared bucket
 
 
 @pytest.mark.parametrize("path", ["/healthz"])

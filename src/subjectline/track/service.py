@@ -50,6 +50,7 @@ class ServiceSettings:
     rate_per_client: float = 20.0  # sustained requests per second per client address
     burst_per_client: float = 60.0
     redis_url: str | None = None  # share rate limits across workers (redis://127.0.0.1:6379/0)
+    redis_prefix: str = "subjectline:rl:"
     prefetch_window_s: float = 10.0  # opens this soon after the send are machine opens
     webhook_tolerance_s: int = 300  # how old a signed webhook may be (replay window)
 
@@ -82,12 +83,18 @@ class LimitsMiddleware:
         self.max_body_bytes = max_body_bytes
         self.limiter = limiter
 
+    async def _allow(self, client: str) -> bool:
+        assert self.limiter is not None
+        if isinstance(self.limiter, RedisBuckets):  # a network round trip: off the event loop
+            return await run_in_threadpool(self.limiter.allow, client)
+        return self.limiter.allow(client)
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         client = (scope.get("client") or ("unknown", 0))[0]
-        if self.limiter is not None and not self.limiter.allow(client):
+        if self.limiter is not None and not await self._allow(client):
             await _plain(send, 429, b"too many requests", {"retry-after": "1"})
             return
         for name, value in scope.get("headers", []):
@@ -149,7 +156,12 @@ def create_app(
     limiter: RateLimiter | None = None
     if settings.rate_per_client > 0:
         limiter = (
-            RedisBuckets(settings.redis_url, settings.rate_per_client, settings.burst_per_client)
+            RedisBuckets(
+                settings.redis_url,
+                settings.rate_per_client,
+                settings.burst_per_client,
+                prefix=settings.redis_prefix,
+            )
             if settings.redis_url
             else MemoryBuckets(settings.rate_per_client, settings.burst_per_client)
         )
