@@ -127,7 +127,9 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", help="Address to bind."),
         port: int = typer.Option(8088, help="Port (0 picks a free one)."),
         parallel: int = typer.Option(4, min=1, help="Parallel slots."),
-        threads: int = typer.Option(2, min=1, help="CPU threads."),
+        threads: int | None = typer.Option(
+            None, min=1, help="CPU threads (default: $SUBJECTLINE_LLM_THREADS or 2)."
+        ),
         model_path: Path | None = typer.Option(None, help="A GGUF file (default: SmolLM2)."),
     ) -> None:
         """Serve the embedded model on an OpenAI-compatible endpoint (/v1/chat/completions,
@@ -148,7 +150,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         themes: int = typer.Option(6, min=1, help="Distinct synthetic themes."),
         n: int = typer.Option(8, "--n", min=1, help="Candidates per theme."),
         parallel: int = typer.Option(4, min=1, help="local: parallel slots."),
-        threads: int = typer.Option(2, min=1, help="local: CPU threads."),
+        threads: int | None = typer.Option(None, min=1, help="local: CPU threads."),
         backend: str = typer.Option("local"),
     ) -> None:
         """Titles per second of a backend on fresh themes (no cache); prints one JSON."""

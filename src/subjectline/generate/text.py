@@ -182,7 +182,7 @@ def clean_title(raw: str, spec: OutputSpec, cut_off: bool = False) -> Cleaned:
     for _ in range(2):
         text = _NUMBERING.sub("", _PREFIX.sub("", text)).strip().strip(_QUOTES).strip()
     if not spec.allow_name_token:
-        text = text.replace(FIRST_NAME_TOKEN, " ")
+        text = remove_name_token(text)
     elif text.count(FIRST_NAME_TOKEN) > 1:
         head, _, tail = text.partition(FIRST_NAME_TOKEN)
         text = head + FIRST_NAME_TOKEN + tail.replace(FIRST_NAME_TOKEN, "")
@@ -258,6 +258,13 @@ def personalize(text: str, first_name: str | None, budget: int | None = None) ->
         filled = text.replace(FIRST_NAME_TOKEN, name)
         if budget is None or len(filled) <= budget:
             return filled
+    return remove_name_token(text)
+
+
+def remove_name_token(text: str) -> str:
+    """The title without ``{first_name}`` and the comma or colon that went with it."""
+    if FIRST_NAME_TOKEN not in text:
+        return text
     stripped = _TOKEN_AROUND.sub(" ", text).strip()
     stripped = _SPACES.sub(" ", stripped).strip(" ,;:-")
     stripped = re.sub(r"\s+([,.!?])", r"\1", stripped)
