@@ -71,3 +71,14 @@ def test_local_llm_campaign_is_bounded_and_cached(workspace: Workspace) -> None:
     again = run_campaign(workspace, config)
     assert again.report["llm_calls"] == 0
     assert again.campaign.equals(result.campaign)
+
+
+def test_unsubscribed_users_are_left_out(workspace: Workspace) -> None:
+    from subjectline.track.store import SQLITE_FILE, add_suppressions, open_store
+
+    engine = open_store(f"sqlite:///{workspace.root / SQLITE_FILE}")
+    add_suppressions(engine, ["u000003", "u000042"], reason="unsubscribe")
+    result = run_campaign(workspace, CampaignConfig(backend="template"))
+    assert result.report["suppressed"] == 2
+    assert result.campaign.height == 498
+    assert not result.campaign["user_id"].is_in(["u000003", "u000042"]).any()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,6 +33,9 @@ from subjectline.recommend.api import default_as_of, recommend_for_users
 from subjectline.safety import Rejection, category_words, count_by_check, record_rejections
 from subjectline.themes.contract import Theme
 from subjectline.themes.extract import ThemeAssignment, ThemeConfig, assign_themes
+from subjectline.track.store import DB_ENV as EVENTS_DB_ENV
+from subjectline.track.store import SQLITE_FILE as EVENTS_SQLITE_FILE
+from subjectline.track.store import open_store, suppressed_user_ids
 from subjectline.workspace import Workspace
 
 CONTROL_ARM = "template"
@@ -65,6 +69,9 @@ class CampaignConfig:
     llm_call_share: float = 0.02
     llm_arm_share: float = 0.5
     as_of: datetime | None = None
+    # The event store whose suppression list (unsubscribes) the campaign honours;
+    # default: $SUBJECTLINE_EVENTS_DB, else the workspace's SQLite file when it exists.
+    events_db: str | None = None
 
     def llm_call_budget(self, users: int) -> int:
         per_theme = self.prompt.n_candidates
@@ -111,8 +118,12 @@ def run_campaign(
         users = workspace.table("users")
         interactions = workspace.table("interactions")
         promotions = workspace.table("promotions") if workspace.has_table("promotions") else None
+        suppressed = _suppressed(workspace, config)
+        users = users.filter(
+            ~pl.col("user_id").is_in(pl.Series(sorted(suppressed), dtype=pl.String).implode())
+        )
     if users.height == 0:
-        raise SubjectlineError(f"workspace {workspace.root} has no users")
+        raise SubjectlineError(f"workspace {workspace.root} has no users to send to")
     as_of = config.as_of or default_as_of(interactions)
 
     with timer.stage("recommend"):
@@ -166,6 +177,7 @@ def run_campaign(
         "campaign_id": config.campaign_id,
         "as_of": as_of.isoformat(),
         "users": campaign.height,
+        "suppressed": len(suppressed),
         "themes": len(assignment.themes),
         "llm_themes": len(llm_themes),
         "llm_calls": stats.llm_calls,
@@ -256,6 +268,17 @@ def _campaign_frame(
         .sort("user_id")
         .cast(CAMPAIGN_SCHEMA)  # type: ignore[arg-type]
     )
+
+
+def _suppressed(workspace: Workspace, config: CampaignConfig) -> set[str]:
+    """Users who unsubscribed (or were suppressed by hand) in the event store."""
+    url = config.events_db or os.environ.get(EVENTS_DB_ENV)
+    if url is None:
+        local = workspace.root / EVENTS_SQLITE_FILE
+        if not local.exists():
+            return set()
+        url = f"sqlite:///{local}"
+    return suppressed_user_ids(open_store(url))
 
 
 def _fallbacks(campaign: pl.DataFrame) -> dict[str, dict[str, int]]:
