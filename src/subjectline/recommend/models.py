@@ -317,14 +317,26 @@ class EASE(Recommender):
         inverse, info = scipy.linalg.lapack.dpotri(factor, lower=False, overwrite_c=True)
         if info != 0:
             raise SubjectlineError(f"EASE: inversion failed (info={info})")
-        inverse = np.triu(inverse) + np.triu(inverse, 1).T
-        weights = inverse / -np.diag(inverse)
-        np.fill_diagonal(weights, 0.0)
-        self.weights = weights.astype(np.float32)
+        mirror_upper(inverse)
+        inverse /= -np.diag(inverse).copy()  # column j divided by -P_jj, in place
+        np.fill_diagonal(inverse, 0.0)
+        self.weights = inverse.astype(np.float32)
 
     def score(self, userids: np.ndarray, user_items: sp.csr_matrix) -> np.ndarray:
         scores: np.ndarray = np.asarray(self._input(user_items) @ self.weights, dtype=np.float32)
         return scores
+
+
+def mirror_upper(square: np.ndarray, block: int = 1024) -> None:
+    """Copy the upper triangle onto the lower one in place, a block of columns at a time
+    (LAPACK's ``potri`` fills only one triangle; no n x n temporary is made)."""
+    n = square.shape[0]
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        square[start:stop, :start] = square[:start, start:stop].T
+        diagonal = square[start:stop, start:stop]
+        lower = np.tril_indices(stop - start, -1)
+        diagonal[lower] = diagonal.T[lower]
 
 
 def gram_matrix(x: sp.csr_matrix, rows_per_chunk: int = 100_000) -> np.ndarray:
