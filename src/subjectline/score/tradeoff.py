@@ -70,6 +70,10 @@ def elbow(lams: np.ndarray, creativity: np.ndarray, conversion: np.ndarray) -> f
     if length <= 1e-12:
         return DEFAULT_LAMBDA
     distance = np.abs(chord[0] * (scaled[:, 1] - start[1]) - chord[1] * (scaled[:, 0] - start[0]))
+    if distance.max() / length <= 1e-9:
+        # A straight curve has no knee: take the point best on both axes (a flat
+        # conversion line gives creativity for free), the smallest lambda on ties.
+        return float(lams[int(np.argmax(scaled.sum(axis=1)))])
     return float(lams[int(np.argmax(distance / length))])
 
 
