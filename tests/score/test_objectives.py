@@ -63,7 +63,8 @@ def test_objectives_order_titles_sensibly(ctx: ThemeContext) -> None:
 
 def test_diversity_penalises_copies_of_other_themes(ctx: ThemeContext) -> None:
     others = ["Top picks in Coffee", "New in Beauty"]
-    s = score_objectives(["Top picks in Coffee", "Stridewell trail runners"], ctx, None, None, others)
+    titles = ["Top picks in Coffee", "Stridewell trail runners"]
+    s = score_objectives(titles, ctx, None, None, others)
     assert s["diversity"][0] < s["diversity"][1]
 
 
