@@ -29,8 +29,9 @@ import polars as pl
 from subjectline.data.contract import Item, Promotion
 from subjectline.data.synth import Marketplace, SynthConfig, synthesize
 from subjectline.data.vocab import roots
-from subjectline.generate import PromptSettings, generate_titles, make_backend, template_title
+from subjectline.generate import PromptSettings, generate_titles, make_backend
 from subjectline.recommend.api import default_as_of, recommend_for_users
+from subjectline.score.choose import catalog_vocabulary, theme_context
 from subjectline.score.engagement import (
     FEATURES,
     USER_FEATURES,
@@ -44,7 +45,7 @@ from subjectline.score.objectives import (
     score_objectives,
 )
 from subjectline.score.rerank import lambda_for, rank_scored
-from subjectline.score.text import title_features, vocabulary
+from subjectline.score.text import title_features
 from subjectline.simulate.feedback import LoggedFeedback
 from subjectline.simulate.response import (
     Probabilities,
@@ -231,10 +232,6 @@ def _theme_items(market: Marketplace, users: pl.DataFrame) -> dict[str, list[Ite
     return out
 
 
-def _item_text(item: Item) -> str:
-    return " ".join([item.title, item.brand or "", item.category, *item.attributes.values()])
-
-
 def _neutral_traits(n: int) -> TitleTraits:
     """A plain title that says nothing in particular (for the users' send history)."""
     return TitleTraits(**{k: np.zeros(n) for k in TitleTraits.__dataclass_fields__})
@@ -269,19 +266,9 @@ def build_world(config: SimulationConfig) -> World:
     users = _user_history(
         market, users.with_columns(pl.Series("recent_sends", recent)), assignment.themes, as_of
     )
-    catalog_vocab = vocabulary(
-        [*market.items["title"], *market.items["brand"].drop_nulls(), *market.items["category"]]
-    )
+    catalog_vocab = catalog_vocabulary(market.items)
     theme_items = _theme_items(market, users)
-    contexts = {
-        t.key: ThemeContext(
-            theme=t,
-            template=template_title(t),
-            item_texts=tuple(_item_text(i) for i in theme_items.get(t.key, [])),
-            catalog_vocab=catalog_vocab,
-        )
-        for t in themes
-    }
+    contexts = {t.key: theme_context(t, theme_items.get(t.key, []), catalog_vocab) for t in themes}
     truth = users.select("user_id").join(market.preferences, on="user_id", how="left")
     open_propensity = truth["open_propensity"].to_numpy()
     days_since_active = users["days_since_active"].to_numpy()
