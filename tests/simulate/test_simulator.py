@@ -107,7 +107,7 @@ def test_policies_are_compared_on_the_same_users() -> None:
 
 
 def test_real_model_candidates_are_generated_per_theme_and_cached(tmp_path: Path) -> None:
-    config = SimulationConfig(users=800, items=300, seed=1, max_themes=2, n_candidates=2)
+    config = SimulationConfig(users=800, items=300, seed=1, max_themes=2, n_candidates=1)
     workspace = Workspace(tmp_path / "ws")
     first = simulate(config, workspace).payload
     calls = first["generation"]["llm_calls"]
