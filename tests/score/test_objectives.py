@@ -119,3 +119,14 @@ def test_sweep_plot_and_lambdas_file(ctx: ThemeContext, tmp_path) -> None:
 def test_straight_curve_takes_free_creativity() -> None:
     lams = np.linspace(0, 1, 5)
     assert elbow(lams, lams, np.full(5, 0.6)) == 1.0
+
+
+def test_bad_lambdas_file_is_a_data_error(tmp_path) -> None:
+    from subjectline.errors import DataError
+
+    with pytest.raises(DataError, match="no such file"):
+        load_lambdas(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"lambda": {"Sports": 2.0}}')
+    with pytest.raises(DataError, match="outside"):
+        load_lambdas(bad)

@@ -45,8 +45,9 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             n_candidates=candidates,
             backend=backend,
         )
+        # An explicit --lambdas must exist; the workspace's file is used when present.
         path = lambdas or (workspace / TRADEOFF_FILE)
-        chosen = load_lambdas(path) if path.exists() else None
+        chosen = load_lambdas(path) if lambdas is not None or path.exists() else None
         with steps("simulate", SIM_STEPS) as report:
             result = simulate(config, Workspace(workspace), lambdas=chosen, on_step=report)
         payload = result.payload | {"lambdas_from": str(path) if chosen else None}

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from subjectline.errors import DataError
 from subjectline.score.objectives import ThemeContext, score_objectives
 
 CREATIVITY_WEIGHTS: dict[str, float] = {"novelty": 1 / 3, "diversity": 1 / 3, "sentiment": 1 / 3}
@@ -97,8 +98,17 @@ def rank_scored(objectives: pl.DataFrame, lam: float) -> list[RankedTitle]:
 
 def load_lambdas(path: Path) -> dict[str, float]:
     """The per-category lambdas written by ``subjectline tradeoff`` (``{"lambda": {...}}``)."""
-    payload = json.loads(path.read_text())
-    return {str(k): float(v) for k, v in payload["lambda"].items()}
+    if not path.exists():
+        raise DataError(str(path), "no such file; run `subjectline tradeoff` first")
+    try:
+        payload = json.loads(path.read_text())
+        lambdas = {str(k): float(v) for k, v in payload["lambda"].items()}
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise DataError(str(path), f"not a tradeoff file ({exc})") from exc
+    bad = [k for k, v in lambdas.items() if not 0.0 <= v <= 1.0]
+    if bad:
+        raise DataError(str(path), f"lambda outside [0, 1] for {', '.join(bad)}")
+    return lambdas
 
 
 def lambda_for(root_category: str, lambdas: Mapping[str, float] | None) -> float:
