@@ -49,3 +49,13 @@ def test_expected_calibration_error() -> None:
     ece, table = expected_calibration_error(y, np.full(4, 0.95))
     assert ece == pytest.approx(0.45)
     assert table[0]["n"] == 4
+
+
+def test_a_stage_with_few_positives_predicts_its_base_rate() -> None:
+    log = _log(600, 2).with_columns(pl.lit(0, dtype=pl.Int8).alias("convert"))
+    log = log.with_columns(pl.Series("convert", np.r_[np.ones(3), np.zeros(597)].astype(np.int8)))
+    model = EngagementModel.fit(log)
+    assert "convert" not in model.models
+    assert model.report["convert"]["auc"] is None
+    predicted = model.predict(log)["convert_given_click"]
+    assert np.allclose(predicted, model.base_rates["convert"])

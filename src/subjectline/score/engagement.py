@@ -54,7 +54,8 @@ USER_FEATURES = (
 KIND_FEATURES = tuple(f"kind_{k}" for k in THEME_KINDS)
 FEATURES = TITLE_FEATURES + USER_FEATURES + KIND_FEATURES
 STAGES = ("open", "click", "convert")
-MIN_POSITIVES = 200
+MIN_POSITIVES = 200  # below this a stage uses logistic regression, not boosting
+MIN_FIT_POSITIVES = 10  # below this a stage predicts its base rate (3-fold calibration)
 
 
 def kind_columns(kinds: pl.Series) -> list[pl.Series]:
@@ -121,7 +122,7 @@ class EngagementModel:
             y = rows[stage].to_numpy().astype(np.int64)
             model.base_rates[stage] = float(y.mean()) if y.size else 0.0
             model.report[stage] = _evaluate(x, y, mask)
-            if y.sum() >= 2 and (y == 0).sum() >= 2:
+            if min(y.sum(), (y == 0).sum()) >= MIN_FIT_POSITIVES:
                 model.models[stage] = _classifier(int(y.sum())).fit(x, y)
         return model
 
@@ -152,7 +153,7 @@ def _evaluate(x: np.ndarray, y: np.ndarray, test: np.ndarray) -> dict[str, Any]:
     train = ~test
     n_pos = int(y[train].sum())
     result: dict[str, Any] = {"rows": int(y.size), "positives": int(y.sum())}
-    if n_pos < 2 or (y[train] == 0).sum() < 2 or len(np.unique(y[test])) < 2:
+    if min(n_pos, (y[train] == 0).sum()) < MIN_FIT_POSITIVES or len(np.unique(y[test])) < 2:
         return result | {"auc": None, "ece": None, "reliability": []}
     p = _classifier(n_pos).fit(x[train], y[train]).predict_proba(x[test])[:, 1]
     ece, table = expected_calibration_error(y[test], p)
