@@ -128,7 +128,9 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         port: int = typer.Option(8088, help="Port (0 picks a free one)."),
         parallel: int = typer.Option(4, min=1, help="Parallel slots."),
         threads: int | None = typer.Option(
-            None, min=1, help="CPU threads (default: $SUBJECTLINE_LLM_THREADS or 2)."
+            None,
+            min=1,
+            help="CPU threads (default: $SUBJECTLINE_LLM_THREADS, else 2 if idle, 1 if busy).",
         ),
         model_path: Path | None = typer.Option(None, help="A GGUF file (default: SmolLM2)."),
     ) -> None:
@@ -162,5 +164,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         )
         result = bench_generate(chosen, themes, n)
         result["load_average"] = list(os.getloadavg())
+        result["n_threads"] = getattr(getattr(chosen, "config", None), "n_threads", None)
+        result["n_parallel"] = getattr(getattr(chosen, "config", None), "n_parallel", None)
         result["at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         sys.stdout.write(json.dumps(result) + "\n")

@@ -23,8 +23,10 @@ _LETTERS = "a-zA-ZÀ-ÖØ-öø-ɏ"
 _CHARS = _LETTERS + "0-9 ,.!?&'’:;-"
 _START = "A-Z0-9À-ÖØ-Þ"
 _SEP = " ,.!?:;'’-"
-# How far into the title the required phrase may start.
-LEAD_CHARS = 24
+# How far into the title the required phrase may start: a word or two ("Fresh", "New in",
+# "Your next"), so the theme leads the line (mobile clients show ~35 characters) and the
+# model cannot bury it behind a copied few-shot opening ("New arrivals in ...").
+LEAD_CHARS = 12
 
 
 def _gbnf_ci(phrase: str) -> str:

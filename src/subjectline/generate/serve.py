@@ -7,19 +7,12 @@ parallel slots and llama.cpp's extra request fields (``grammar``, ``min_p``, ...
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from pathlib import Path
 from typing import Any
 
-from subjectline.generate.local import (
-    DEFAULT_THREADS,
-    ENV_THREADS,
-    LocalModelConfig,
-    load_server,
-    model_name,
-)
+from subjectline.generate.local import LocalModelConfig, default_threads, load_server, model_name
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8088
@@ -41,8 +34,7 @@ def start_server(
         from subjectline.assets import smollm2_gguf
 
         model_path = smollm2_gguf()
-    threads = n_threads or int(os.environ.get(ENV_THREADS, DEFAULT_THREADS))
-    config = LocalModelConfig(str(model_path), n_parallel, threads)
+    config = LocalModelConfig(str(model_path), n_parallel, n_threads or default_threads())
     server = load_server(
         config, host=host, port=port, api_key=api_key or "", alias=model_name(model_path)
     )

@@ -104,6 +104,7 @@ _DANGLING = frozenset(
     ]
 )
 _CLAUSE_END = re.compile(r"[,;:!?.]\s|\s[-–—]\s")
+_SENTENCE_END = re.compile(r"[!?.](?=\s)")
 
 
 @dataclass(frozen=True)
@@ -124,16 +125,24 @@ def _drop_dangling(text: str) -> str:
 
 
 def _fit(text: str, budget: int) -> str:
-    """Trim to ``budget`` characters: at the last clause end if it keeps at least half,
-    else at the last word boundary, never leaving a dangling function word."""
+    """Trim to ``budget`` characters, preferring complete thoughts: the last sentence end
+    (``. ! ?``) if it keeps 3+ words, else the last clause end (``, ; :`` or a dash) if it
+    keeps half the budget, else the last word boundary; never a dangling function word."""
     if len(text) <= budget:
         return text
     head = text[: budget + 1]
+    sentence_ends = [m.start() + 1 for m in _SENTENCE_END.finditer(head)]
+    sentence_ends = [e for e in sentence_ends if e <= budget and len(text[:e].split()) >= 3]
+    if sentence_ends:
+        return text[: sentence_ends[-1]]
     ends = [m.start() + 1 for m in _CLAUSE_END.finditer(head) if m.start() + 1 <= budget]
     if ends and ends[-1] >= budget // 2:
         return _drop_dangling(text[: ends[-1]].rstrip(" -–—"))
     space = head.rfind(" ")
     return _drop_dangling(text[:space]) if space > 0 else text[:budget]
+
+
+_REPEATED_WORD = re.compile(r"\b(\w+)(\s+\1\b)+", re.IGNORECASE)
 
 
 def _dedupe_clauses(text: str) -> str:
@@ -187,7 +196,7 @@ def clean_title(raw: str, spec: OutputSpec, cut_off: bool = False) -> Cleaned:
         head, _, tail = text.partition(FIRST_NAME_TOKEN)
         text = head + FIRST_NAME_TOKEN + tail.replace(FIRST_NAME_TOKEN, "")
     text = _SPACES.sub(" ", text).strip()
-    text = _dedupe_clauses(text)
+    text = _dedupe_clauses(_REPEATED_WORD.sub(r"\1", text))
     budget = spec.char_budget
     if spec.allow_name_token and FIRST_NAME_TOKEN in text:
         budget -= spec.name_reserve
