@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 
@@ -31,6 +31,8 @@ from subjectline.generate.template import template_titles
 from subjectline.pipeline.choose import choose_for_every_email, theme_contexts
 from subjectline.recommend.api import default_as_of, recommend_for_users
 from subjectline.safety import Rejection, category_words, count_by_check, record_rejections
+from subjectline.score.choose import rank_campaign
+from subjectline.score.rerank import load_lambdas
 from subjectline.themes.contract import Theme
 from subjectline.themes.extract import ThemeAssignment, ThemeConfig, assign_themes
 from subjectline.track.store import DB_ENV as EVENTS_DB_ENV
@@ -40,6 +42,8 @@ from subjectline.workspace import Workspace
 
 CONTROL_ARM = "template"
 LLM_ARM = "llm"
+REPRESENTATIVE_ITEMS = 20
+TRADEOFF_FILE = "tradeoff.json"
 CAMPAIGN_FILE = "campaign.parquet"
 REPORT_FILE = "report.json"
 CAMPAIGN_SCHEMA: dict[str, pl.DataType] = {
@@ -68,6 +72,9 @@ class CampaignConfig:
     # LLM calls may not exceed this share of the audience (retries included).
     llm_call_share: float = 0.02
     llm_arm_share: float = 0.5
+    # rerank: the LLM arm ships the best candidate by the multi-objective score (lambda per
+    # root category from the workspace's tradeoff.json); first: the first passing one.
+    llm_choice: Literal["rerank", "first"] = "rerank"
     as_of: datetime | None = None
     # The event store whose suppression list (unsubscribes) the campaign honours;
     # default: $SUBJECTLINE_EVENTS_DB, else the workspace's SQLite file when it exists.
@@ -167,8 +174,10 @@ def run_campaign(
 
     with timer.stage("safety"):
         step("safety")
+        lambdas_file = workspace.root / TRADEOFF_FILE
+        lambdas = load_lambdas(lambdas_file) if lambdas_file.exists() else None
         chosen, rejections = _choose_titles(
-            assignment, recs, items, promotions, candidates, config, as_of
+            assignment, recs, items, promotions, candidates, config, as_of, lambdas
         )
         record_rejections(workspace, config.campaign_id, rejections)
         campaign = _campaign_frame(assignment, arms, chosen)
@@ -192,6 +201,8 @@ def run_campaign(
         "theme_kinds": _kind_counts(assignment),
         "rejections_by_check": count_by_check(rejections),
         "fallbacks": _fallbacks(campaign),
+        "llm_choice": config.llm_choice,
+        "lambdas": lambdas,
         "generation": stats.to_dict(),
         "seconds_by_stage": timer.seconds,
         "prompt": asdict(config.prompt),
@@ -207,6 +218,7 @@ def _choose_titles(
     candidates: dict[str, list[Candidate]],
     config: CampaignConfig,
     as_of: datetime,
+    workspace_lambdas: dict[str, float] | None = None,
 ) -> tuple[pl.DataFrame, list[Rejection]]:
     """Per theme: the checked control title and the checked LLM title, with their sources."""
     budget = config.prompt.char_budget
@@ -220,6 +232,7 @@ def _choose_titles(
         .agg(pl.col("item_id").unique().sort())
     )
     items_of = dict(theme_items.iter_rows())
+    ranked = _rank_llm_candidates(assignment, candidates, items, recs, config, workspace_lambdas)
     rows = []
     rejections: list[Rejection] = []
     for key, theme in sorted(assignment.themes.items()):
@@ -234,8 +247,8 @@ def _choose_titles(
         )
         templates = template_titles(theme, char_budget=budget)
         control = choose_for_every_email(templates, contexts)
-        llm_texts = [c.text for c in candidates.get(key, [])]
-        llm = choose_for_every_email(llm_texts, contexts, fallbacks=templates)
+        llm_texts, llm_scores = ranked.get(key, ([], None))
+        llm = choose_for_every_email(llm_texts, contexts, llm_scores, fallbacks=templates)
         rejections += llm.rejections
         rows.append((key, theme.label, control.text, control.source, llm.text, llm.source))
     chosen = pl.DataFrame(
@@ -251,6 +264,37 @@ def _choose_titles(
         orient="row",
     )
     return chosen, rejections
+
+
+def _rank_llm_candidates(
+    assignment: ThemeAssignment,
+    candidates: dict[str, list[Candidate]],
+    items: pl.DataFrame,
+    recs: pl.DataFrame,
+    config: CampaignConfig,
+    lambdas: dict[str, float] | None,
+) -> dict[str, tuple[list[str], list[float] | None]]:
+    """Per theme: LLM candidate texts, best first, with their scores (None: keep order)."""
+    texts = {key: list(dict.fromkeys(c.text for c in found)) for key, found in candidates.items()}
+    if config.llm_choice == "first":
+        return {key: (found, None) for key, found in texts.items()}
+    # The theme's representative items: those most often recommended to its users.
+    shown = (
+        recs.join(assignment.users.select("user_id", "theme_key"), on="user_id")
+        .group_by("theme_key", "item_id")
+        .len()
+        .sort(["theme_key", "len", "item_id"], descending=[False, True, False])
+        .group_by("theme_key", maintain_order=True)
+        .agg(pl.col("item_id").head(REPRESENTATIVE_ITEMS))
+    )
+    themes = {key: assignment.themes[key] for key in texts}
+    ranked = rank_campaign(themes, texts, items, dict(shown.iter_rows()), lambdas)
+    out: dict[str, tuple[list[str], list[float] | None]] = {}
+    for key, titles in ranked.items():
+        # The reranker scores the template too (for novelty); the LLM arm ships LLM text.
+        own = [r for r in titles if r.title in set(texts[key])]
+        out[key] = ([r.title for r in own], [r.score for r in own])
+    return out
 
 
 def _campaign_frame(

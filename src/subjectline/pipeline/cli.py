@@ -65,6 +65,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         from subjectline.data.synth import SYNTH_STEPS, SynthConfig, write_marketplace
         from subjectline.pipeline.campaign import CampaignConfig
         from subjectline.progress import steps
+        from subjectline.score.cli import run_tradeoff
 
         data_dir = out_dir / "data"
         ws = Workspace(out_dir / "workspace")
@@ -73,11 +74,15 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                 SynthConfig(users=users, items=items, seed=seed), data_dir, on_step=on_step
             )
         ingest(data_dir, ws)
+        # The creativity-vs-conversion weight per category, found at the elbow of a
+        # simulated send; the campaign's reranker reads it from the workspace.
+        tradeoff = run_tradeoff(users, seed, 16, 6, backend, ws.root)
         config = CampaignConfig(campaign_id=f"demo-{seed}", backend=backend)
         paths = _run(ws, out_dir, config)
         out.print(f"data:      {data_dir}")
         out.print(f"workspace: {ws.db_path}")
         for name, path in paths.items():
             out.print(f"{name + ':':10} {path}")
+        out.print(f"tradeoff:  {tradeoff['plot']}  lambda by category {tradeoff['lambda']}")
         report = json.loads(paths["report"].read_text())
         out.print(f"seconds by stage: {report['seconds_by_stage']}")

@@ -4,6 +4,7 @@ per-category creativity-vs-conversion weight."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -14,6 +15,40 @@ from subjectline.workspace import DEFAULT_WORKSPACE
 out = Console()
 TRADEOFF_FILE = "tradeoff.json"
 TRADEOFF_PLOT = "tradeoff.png"
+
+
+def run_tradeoff(
+    users: int,
+    seed: int,
+    themes: int,
+    candidates: int,
+    backend: str,
+    workspace: Path,
+    out_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Sweep lambda on a simulated send, write tradeoff.json and tradeoff.png; the payload."""
+    from subjectline.progress import steps
+    from subjectline.score.tradeoff import ScoredTheme, elbows, plot_curves, sweep, write_lambdas
+    from subjectline.simulate.simulator import PREPARE_STEPS, SimulationConfig, prepare
+    from subjectline.workspace import Workspace
+
+    config = SimulationConfig(
+        users=users, seed=seed, max_themes=themes, n_candidates=candidates, backend=backend
+    )
+    with steps("tradeoff", PREPARE_STEPS) as report:
+        prepared = prepare(config, Workspace(workspace), on_step=report)
+    scored = [ScoredTheme(s.theme.root_category, s.objectives) for s in prepared.scores]
+    curves = sweep(scored)
+    chosen = elbows(curves)
+    target = out_dir or workspace
+    json_path = write_lambdas(target / TRADEOFF_FILE, chosen, curves)
+    png_path = plot_curves(curves, chosen, target / TRADEOFF_PLOT)
+    return {
+        "lambda": chosen,
+        "json": str(json_path),
+        "plot": str(png_path),
+        "curves": curves.to_dicts(),
+    }
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
@@ -87,37 +122,12 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         """Sweep lambda, find the elbow of the creativity-vs-conversion curve per root
         category, draw the curves to a PNG and write the chosen lambdas to tradeoff.json."""
         from subjectline.cli import print_json
-        from subjectline.progress import steps
-        from subjectline.score.tradeoff import (
-            ScoredTheme,
-            elbows,
-            plot_curves,
-            sweep,
-            write_lambdas,
-        )
-        from subjectline.simulate.simulator import PREPARE_STEPS, SimulationConfig, prepare
-        from subjectline.workspace import Workspace
 
-        config = SimulationConfig(
-            users=users, seed=seed, max_themes=themes, n_candidates=candidates, backend=backend
-        )
-        with steps("tradeoff", PREPARE_STEPS) as report:
-            prepared = prepare(config, Workspace(workspace), on_step=report)
-        scored = [ScoredTheme(s.theme.root_category, s.objectives) for s in prepared.scores]
-        curves = sweep(scored)
-        chosen = elbows(curves)
-        target = out_dir or workspace
-        json_path = write_lambdas(target / TRADEOFF_FILE, chosen, curves)
-        png_path = plot_curves(curves, chosen, target / TRADEOFF_PLOT)
-        payload = {
-            "lambda": chosen,
-            "json": str(json_path),
-            "plot": str(png_path),
-            "curves": curves.to_dicts(),
-        }
+        payload = run_tradeoff(users, seed, themes, candidates, backend, workspace, out_dir)
+        chosen = payload["lambda"]
         if as_json:
             print_json(payload)
             return
         for category, lam in chosen.items():
             out.print(f"{category}: lambda = {lam:.2f}")
-        out.print(f"written {json_path} and {png_path}")
+        out.print(f"written {payload['json']} and {payload['plot']}")

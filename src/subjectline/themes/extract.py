@@ -100,11 +100,8 @@ def item_features(
     items: pl.DataFrame, as_of: datetime, config: ThemeConfig
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``(pairs, features)``: one row per (item_id, key), and one per feature key."""
-    leaf_names = Counter(
-        path.split(CATEGORY_SEP)[-1]
-        for cat in items["category"].unique()
-        for path in category_levels(cat)
-    )
+    paths = {path for cat in items["category"].unique() for path in category_levels(cat)}
+    leaf_names = Counter(path.split(CATEGORY_SEP)[-1] for path in paths)
     ambiguous = {name for name, n in leaf_names.items() if n > 1}
     brand_roots: dict[str, Counter[str]] = {}
     for brand, cat in items.select("brand", "category").iter_rows():
