@@ -107,6 +107,7 @@ def test_ease_matches_the_closed_form() -> None:
     expected = -p / np.diag(p)
     np.fill_diagonal(expected, 0.0)
     np.testing.assert_allclose(model.weights, expected, rtol=1e-4, atol=1e-6)
+    assert model.weights.flags["C_CONTIGUOUS"]  # scoring reads rows of B
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
