@@ -26,6 +26,7 @@ from subjectline.themes import Theme
 from subjectline.workspace import Workspace
 
 ProgressCallback = Callable[[int, int], None]
+DUPLICATE_MAX_TEMPERATURE = 1.3
 
 
 @dataclass
@@ -36,6 +37,7 @@ class _Slot:
     index: int
     attempts: int = 0
     row: cache.CachedRow | None = None
+    last_reason: str | None = None
 
 
 def _as_completion(value: Completion | str) -> Completion:
@@ -92,7 +94,7 @@ def generate_titles(
     for attempt in range(settings.max_retries + 1):
         if not pending:
             break
-        prompts = [build_prompt(s.theme, settings, s.index, attempt) for s in pending]
+        prompts = [_prompt_for(s, settings, attempt) for s in pending]
         answers = [_as_completion(a) for a in backend.complete(prompts)]
         if len(answers) != len(prompts):
             raise RuntimeError(f"{backend.name} answered {len(answers)} of {len(prompts)}")
@@ -135,6 +137,16 @@ def generate_titles(
     return {k: by_theme[k] for k in unique}, stats
 
 
+def _prompt_for(slot: _Slot, settings: PromptSettings, attempt: int) -> Prompt:
+    """The slot's prompt; a duplicate is asked again hotter (cooler would repeat it)."""
+    prompt = build_prompt(slot.theme, settings, slot.index, attempt)
+    if slot.last_reason == "duplicate":
+        base = settings.temperature_for(slot.index)
+        hotter = round(min(DUPLICATE_MAX_TEMPERATURE, base + 0.25 * attempt), 4)
+        prompt = dataclasses.replace(prompt, temperature=hotter)
+    return prompt
+
+
 def _judge(
     pending: list[_Slot],
     prompts: list[Prompt],
@@ -164,6 +176,7 @@ def _judge(
             stats.outputs_clean += int(cleaned.untouched)
         else:
             stats.rejections[reason] = stats.rejections.get(reason, 0) + 1
+            slot.last_reason = reason
             if not final_attempt:
                 retry.append(slot)
                 continue

@@ -47,7 +47,9 @@ class PromptSettings:
     max_tokens: int = 32
     top_p: float = 0.95
     min_p: float = 0.05
-    repeat_penalty: float = 1.15
+    # Off: llama.cpp counts prompt tokens too, so a penalty hits the few-shot turns
+    # end-of-turn token and keeps the model from ending (outputs ran to the limit).
+    repeat_penalty: float = 1.0
     max_retries: int = 2
 
     def __post_init__(self) -> None:
@@ -118,7 +120,9 @@ class Prompt:
     max_tokens: int = 32
     top_p: float = 0.95
     min_p: float = 0.05
-    repeat_penalty: float = 1.15
+    # Off: llama.cpp counts prompt tokens too, so a penalty hits the few-shot turns'
+    # end-of-turn token and keeps the model from ending (outputs ran to the limit).
+    repeat_penalty: float = 1.0
     theme: Theme | None = None
     index: int = 0
     attempt: int = 0

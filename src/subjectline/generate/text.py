@@ -142,7 +142,7 @@ def _fit(text: str, budget: int) -> str:
     return _drop_dangling(text[:space]) if space > 0 else text[:budget]
 
 
-_REPEATED_WORD = re.compile(r"\b(\w+)(\s+\1\b)+", re.IGNORECASE)
+_REPEATED_WORD = re.compile(r"\b([\w'-]+)(\s+\1\b)+", re.IGNORECASE)
 
 
 def _dedupe_clauses(text: str) -> str:
