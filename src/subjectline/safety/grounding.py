@@ -22,6 +22,7 @@ from subjectline.safety.text import (
     expand_synonyms,
     is_english,
     known_names,
+    nfkc,
     stem_keys,
     tokens,
     words,
@@ -412,6 +413,22 @@ def category(title: str, ctx: CheckContext) -> str | None:
     for word in sorted(title_words & ctx.catalog_words):
         if word not in ctx.data_words:
             return f"names {word!r}, a kind of product none of the email's items is"
+    return None
+
+
+@check("grounding.name")
+def unknown_name(title: str, ctx: CheckContext) -> str | None:
+    """A capitalised word after the first that is neither English nor in the email's data
+    or the known brands is a made-up or misspelled name (small models write
+    "Dermaleabrite" for "Dermaleaf"). Lower-case words are left to ``form.language``."""
+    for token in tokens(nfkc(PLACEHOLDER_RE.sub(" ", title)))[1:]:
+        word = token.text
+        if len(word) < 4 or not word.isalpha() or not word[0].isupper():
+            continue
+        low = word.lower()
+        if low in ctx.data_words or low in ctx.brand_words or is_english(low):
+            continue
+        return f"{word!r} is neither an English word nor a name in the email's items"
     return None
 
 
