@@ -100,7 +100,7 @@ def test_template_backend_per_kind(kind: str) -> None:
     assert len(texts) == 4 and stats.llm_calls == 0
     assert_clean_titles(texts, build_prompt(theme, PromptSettings(), 0).spec)
     expected_first = {
-        "category": "New in Shoes",
+        "category": "New in Running shoes",
         "brand": "Stride picks for you",
         "new_arrivals": "New arrivals for you",
         "mixed": "Top picks for you",

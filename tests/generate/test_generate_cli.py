@@ -32,7 +32,7 @@ def test_generate_json_with_the_template_backend(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert payload["candidates"][0]["text"] == "New in Shoes"
+    assert payload["candidates"][0]["text"] == "New in Running shoes"
     assert payload["stats"]["llm_calls"] == 0 and len(payload["candidates"]) == 3
 
 

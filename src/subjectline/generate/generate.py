@@ -54,6 +54,7 @@ def generate_titles(
     settings: PromptSettings | None = None,
     workspace: Workspace | None = None,
     progress: ProgressCallback | None = None,
+    max_llm_calls: int | None = None,
 ) -> tuple[dict[str, list[Candidate]], GenerationStats]:
     """``settings.n_candidates`` well-formed candidates per distinct theme key.
 
@@ -63,6 +64,8 @@ def generate_titles(
     same theme, is asked again with another seed and a cooler temperature, at most
     ``settings.max_retries`` times; so LLM calls <= themes x n x (1 + max_retries).
     A candidate still unusable then is dropped (and cached as such).
+    ``max_llm_calls`` caps the calls of this run, retries included: candidates it leaves
+    unasked are given up (and cached as such, so a rerun asks nothing).
     Returns candidates by theme key, in index order, and the counts.
     """
     settings = settings or PromptSettings()
@@ -94,6 +97,19 @@ def generate_titles(
     for attempt in range(settings.max_retries + 1):
         if not pending:
             break
+        if max_llm_calls is not None and calls_llm:
+            pending.sort(key=lambda s: (s.theme.key, s.index))
+            room = max(0, max_llm_calls - stats.llm_calls)
+            starved = pending[room:]
+            pending = pending[:room]
+            for slot in starved:
+                slot.row = _budget_row(slot, settings, attempt, backend)
+            stats.rejections["llm_budget"] = stats.rejections.get("llm_budget", 0) + len(starved)
+            if use_cache and workspace is not None and starved:
+                cache.store(workspace, key, [s.row for s in starved if s.row is not None])
+            done += len(starved)
+            if not pending:
+                break
         prompts = [_prompt_for(s, settings, attempt) for s in pending]
         answers = [_as_completion(a) for a in backend.complete(prompts)]
         if len(answers) != len(prompts):
@@ -145,6 +161,24 @@ def _prompt_for(slot: _Slot, settings: PromptSettings, attempt: int) -> Prompt:
         hotter = round(min(DUPLICATE_MAX_TEMPERATURE, base + 0.25 * attempt), 4)
         prompt = dataclasses.replace(prompt, temperature=hotter)
     return prompt
+
+
+def _budget_row(
+    slot: _Slot, settings: PromptSettings, attempt: int, backend: TitleBackend
+) -> cache.CachedRow:
+    """A candidate the call budget left unasked: given up, with the reason."""
+    return cache.CachedRow(
+        theme_key=slot.theme.key,
+        idx=slot.index,
+        text=None,
+        reason="llm_budget",
+        raw=None,
+        seed=settings.seed_for(slot.index, attempt),
+        temperature=settings.temperature_for(slot.index, attempt),
+        attempts=slot.attempts,
+        backend=backend.name,
+        model=backend.model_id,
+    )
 
 
 def _judge(

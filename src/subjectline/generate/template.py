@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from subjectline.data.contract import CATEGORY_SEP
 from subjectline.generate.records import Prompt
 from subjectline.generate.text import escape_untrusted
 from subjectline.themes import Theme
@@ -28,10 +27,8 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
 
 def _fields(theme: Theme) -> dict[str, str]:
     label = escape_untrusted(theme.label, 40)
+    # The theme's label already names the category well ("Running Shoes", not "Shoes").
     leaf = label
-    if theme.kind == "category" and theme.key.startswith("category:"):
-        path = theme.key.removeprefix("category:")
-        leaf = escape_untrusted(path.split(CATEGORY_SEP.strip())[-1], 40) or label
     brand = escape_untrusted(theme.brands[0], 30) if theme.brands else label
     return {"label": label, "leaf": leaf, "brand": brand}
 

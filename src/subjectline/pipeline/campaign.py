@@ -85,9 +85,11 @@ class CampaignConfig:
         return max(per_theme, math.floor(self.llm_call_share * users))
 
     def max_llm_themes(self, users: int) -> int:
-        """How many themes can get LLM titles within the budget, retries included."""
-        worst_case_per_theme = self.prompt.n_candidates * (1 + self.prompt.max_retries)
-        return max(1, self.llm_call_budget(users) // worst_case_per_theme)
+        """Themes that get LLM titles: each needs n candidates plus a reserve for retries
+        (a quarter of n); ``generate_titles`` stops at the budget whatever happens."""
+        n = self.prompt.n_candidates
+        per_theme = n + (math.ceil(n / 4) if self.prompt.max_retries else 0)
+        return max(1, self.llm_call_budget(users) // per_theme)
 
 
 @dataclass
@@ -170,7 +172,13 @@ def run_campaign(
             if isinstance(config.backend, str)
             else config.backend
         )
-        candidates, stats = generate_titles(llm_themes, backend, config.prompt, workspace)
+        candidates, stats = generate_titles(
+            llm_themes,
+            backend,
+            config.prompt,
+            workspace,
+            max_llm_calls=config.llm_call_budget(users.height),
+        )
 
     with timer.stage("safety"):
         step("safety")
