@@ -99,7 +99,9 @@ class CampaignResult:
     report: dict[str, Any]
 
 
-class _Timer:
+class StageTimer:
+    """Seconds per named stage (a stage entered twice adds up)."""
+
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
 
@@ -109,7 +111,8 @@ class _Timer:
         try:
             yield
         finally:
-            self.seconds[name] = round(time.perf_counter() - started, 3)
+            spent = time.perf_counter() - started
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + spent, 3)
 
 
 ProgressFn = Callable[[str], None]
@@ -120,20 +123,12 @@ def run_campaign(
 ) -> CampaignResult:
     """Run the campaign on the workspace's tables and return it (nothing written)."""
     step = on_step or (lambda _name: None)
-    timer = _Timer()
+    timer = StageTimer()
     with timer.stage("load"):
         step("load")
-        items = workspace.table("items")
-        users = workspace.table("users")
-        interactions = workspace.table("interactions")
-        promotions = workspace.table("promotions") if workspace.has_table("promotions") else None
-        suppressed = _suppressed(workspace, config)
-        users = users.filter(
-            ~pl.col("user_id").is_in(pl.Series(sorted(suppressed), dtype=pl.String).implode())
-        )
-    if users.height == 0:
-        raise SubjectlineError(f"workspace {workspace.root} has no users to send to")
-    as_of = config.as_of or default_as_of(interactions)
+        inputs = load_inputs(workspace, config)
+    items, users, interactions = inputs.items, inputs.users, inputs.interactions
+    promotions, suppressed, as_of = inputs.promotions, inputs.suppressed, inputs.as_of
 
     with timer.stage("recommend"):
         step("recommend")
@@ -147,14 +142,7 @@ def run_campaign(
         )
     with timer.stage("arms"):
         step("arms")
-        experiment = Experiment(
-            id=config.campaign_id,
-            arms=[
-                Arm(name=CONTROL_ARM, share=1 - config.llm_arm_share),
-                Arm(name=LLM_ARM, share=config.llm_arm_share),
-            ],
-            control=CONTROL_ARM,
-        )
+        experiment = campaign_experiment(config)
         arms = assign(experiment, users.select("user_id")).select("user_id", "arm")
     with timer.stage("themes"):
         step("themes")
@@ -167,11 +155,7 @@ def run_campaign(
     llm_themes = [assignment.themes[k] for k in sorted(llm_keys)]
     with timer.stage("generate"):
         step("generate")
-        backend = (
-            make_backend(config.backend, **config.backend_options)
-            if isinstance(config.backend, str)
-            else config.backend
-        )
+        backend = title_backend(config)
         candidates, stats = generate_titles(
             llm_themes,
             backend,
@@ -182,13 +166,13 @@ def run_campaign(
 
     with timer.stage("safety"):
         step("safety")
-        lambdas_file = workspace.root / TRADEOFF_FILE
-        lambdas = load_lambdas(lambdas_file) if lambdas_file.exists() else None
-        chosen, rejections = _choose_titles(
-            assignment, recs, items, promotions, candidates, config, as_of, lambdas
+        lambdas = workspace_lambdas(workspace)
+        counts = theme_item_counts(assignment.users, recs)
+        chosen, rejections = choose_titles(
+            assignment.themes, counts, items, promotions, candidates, config, as_of, lambdas
         )
         record_rejections(workspace, config.campaign_id, rejections)
-        campaign = _campaign_frame(assignment, arms, chosen)
+        campaign = campaign_frame(assignment.users.join(arms, on="user_id"), chosen)
 
     report = {
         "campaign_id": config.campaign_id,
@@ -218,9 +202,9 @@ def run_campaign(
     return CampaignResult(campaign, assignment.themes, report)
 
 
-def _choose_titles(
-    assignment: ThemeAssignment,
-    recs: pl.DataFrame,
+def choose_titles(
+    themes: dict[str, Theme],
+    counts: pl.DataFrame,
     items: pl.DataFrame,
     promotions: pl.DataFrame | None,
     candidates: dict[str, list[Candidate]],
@@ -228,22 +212,22 @@ def _choose_titles(
     as_of: datetime,
     workspace_lambdas: dict[str, float] | None = None,
 ) -> tuple[pl.DataFrame, list[Rejection]]:
-    """Per theme: the checked control title and the checked LLM title, with their sources."""
+    """Per theme: the checked control title and the checked LLM title, with their sources.
+
+    ``counts`` (see :func:`theme_item_counts`) holds every item recommended to each
+    theme's users, so the per-theme checks cover every email of the theme.
+    """
     budget = config.prompt.char_budget
     catalog = {item.item_id: item for item in items_from_frame(items)}
     promos = promotions_from_frame(promotions) if promotions is not None else []
     brands = sorted({b for b in items["brand"].drop_nulls().unique()})
     kinds = category_words(items["category"].unique())
-    theme_items = (
-        recs.join(assignment.users.select("user_id", "theme_key"), on="user_id")
-        .group_by("theme_key")
-        .agg(pl.col("item_id").unique().sort())
-    )
+    theme_items = counts.group_by("theme_key").agg(pl.col("item_id").unique().sort())
     items_of = dict(theme_items.iter_rows())
-    ranked = _rank_llm_candidates(assignment, candidates, items, recs, config, workspace_lambdas)
+    ranked = _rank_llm_candidates(themes, candidates, items, counts, config, workspace_lambdas)
     rows = []
     rejections: list[Rejection] = []
-    for key, theme in sorted(assignment.themes.items()):
+    for key, theme in sorted(themes.items()):
         contexts = theme_contexts(
             theme,
             [catalog[i] for i in items_of.get(key, [])],
@@ -274,11 +258,23 @@ def _choose_titles(
     return chosen, rejections
 
 
+def theme_item_counts(users: pl.DataFrame, recs: pl.DataFrame) -> pl.DataFrame:
+    """``theme_key, item_id, len``: how often each item is recommended to a theme's users.
+
+    Counts add up across disjoint sets of users, so the shard engine sums them."""
+    return (
+        recs.select("user_id", "item_id")
+        .join(users.select("user_id", "theme_key"), on="user_id")
+        .group_by("theme_key", "item_id")
+        .len()
+    )
+
+
 def _rank_llm_candidates(
-    assignment: ThemeAssignment,
+    all_themes: dict[str, Theme],
     candidates: dict[str, list[Candidate]],
     items: pl.DataFrame,
-    recs: pl.DataFrame,
+    counts: pl.DataFrame,
     config: CampaignConfig,
     lambdas: dict[str, float] | None,
 ) -> dict[str, tuple[list[str], list[float] | None]]:
@@ -288,14 +284,11 @@ def _rank_llm_candidates(
         return {key: (found, None) for key, found in texts.items()}
     # The theme's representative items: those most often recommended to its users.
     shown = (
-        recs.join(assignment.users.select("user_id", "theme_key"), on="user_id")
-        .group_by("theme_key", "item_id")
-        .len()
-        .sort(["theme_key", "len", "item_id"], descending=[False, True, False])
+        counts.sort(["theme_key", "len", "item_id"], descending=[False, True, False])
         .group_by("theme_key", maintain_order=True)
         .agg(pl.col("item_id").head(REPRESENTATIVE_ITEMS))
     )
-    themes = {key: assignment.themes[key] for key in texts}
+    themes = {key: all_themes[key] for key in texts}
     ranked = rank_campaign(themes, texts, items, dict(shown.iter_rows()), lambdas)
     out: dict[str, tuple[list[str], list[float] | None]] = {}
     for key, titles in ranked.items():
@@ -305,13 +298,11 @@ def _rank_llm_candidates(
     return out
 
 
-def _campaign_frame(
-    assignment: ThemeAssignment, arms: pl.DataFrame, chosen: pl.DataFrame
-) -> pl.DataFrame:
+def campaign_frame(users: pl.DataFrame, chosen: pl.DataFrame) -> pl.DataFrame:
+    """Each user's (``user_id, theme_key, item_ids, arm``) row with their arm's subject."""
     is_llm = pl.col("arm") == LLM_ARM
     return (
-        assignment.users.join(arms, on="user_id")
-        .join(chosen, on="theme_key")
+        users.join(chosen, on="theme_key")
         .with_columns(
             pl.when(is_llm).then("llm_subject").otherwise("template_subject").alias("subject"),
             pl.when(is_llm).then("llm_source").otherwise("template_source").alias("subject_source"),
@@ -320,6 +311,57 @@ def _campaign_frame(
         .sort("user_id")
         .cast(CAMPAIGN_SCHEMA)  # type: ignore[arg-type]
     )
+
+
+@dataclass
+class CampaignInputs:
+    """The workspace tables a campaign reads, the suppressed users already left out."""
+
+    items: pl.DataFrame
+    users: pl.DataFrame
+    interactions: pl.DataFrame
+    promotions: pl.DataFrame | None
+    suppressed: set[str]
+    as_of: datetime
+
+
+def load_inputs(workspace: Workspace, config: CampaignConfig) -> CampaignInputs:
+    items = workspace.table("items")
+    users = workspace.table("users")
+    interactions = workspace.table("interactions")
+    promotions = workspace.table("promotions") if workspace.has_table("promotions") else None
+    suppressed = _suppressed(workspace, config)
+    users = users.filter(
+        ~pl.col("user_id").is_in(pl.Series(sorted(suppressed), dtype=pl.String).implode())
+    )
+    if users.height == 0:
+        raise SubjectlineError(f"workspace {workspace.root} has no users to send to")
+    as_of = config.as_of or default_as_of(interactions)
+    return CampaignInputs(items, users, interactions, promotions, suppressed, as_of)
+
+
+def campaign_experiment(config: CampaignConfig) -> Experiment:
+    """The template-vs-LLM split; users are assigned by a salted SHA-256 of their id."""
+    return Experiment(
+        id=config.campaign_id,
+        arms=[
+            Arm(name=CONTROL_ARM, share=1 - config.llm_arm_share),
+            Arm(name=LLM_ARM, share=config.llm_arm_share),
+        ],
+        control=CONTROL_ARM,
+    )
+
+
+def title_backend(config: CampaignConfig) -> TitleBackend:
+    if isinstance(config.backend, str):
+        return make_backend(config.backend, **config.backend_options)
+    return config.backend
+
+
+def workspace_lambdas(workspace: Workspace) -> dict[str, float] | None:
+    """The per-category creativity weights from the workspace's tradeoff.json, if any."""
+    lambdas_file = workspace.root / TRADEOFF_FILE
+    return load_lambdas(lambdas_file) if lambdas_file.exists() else None
 
 
 def _suppressed(workspace: Workspace, config: CampaignConfig) -> set[str]:

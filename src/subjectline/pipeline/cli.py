@@ -32,6 +32,34 @@ def _run(workspace: Workspace, out_dir: Path, config: object) -> dict[str, Path]
     return paths
 
 
+def _run_stream(
+    workspace: Workspace,
+    out_dir: Path,
+    config: object,
+    shards: int | None,
+    run_id: str | None,
+) -> None:
+    from subjectline.pipeline.campaign import CampaignConfig
+    from subjectline.pipeline.stage_bars import stage_bars
+    from subjectline.pipeline.stream import StreamOptions, run_streaming_campaign
+
+    assert isinstance(config, CampaignConfig)
+    with stage_bars("campaign") as on_progress:
+        report = run_streaming_campaign(
+            workspace, config, out_dir, StreamOptions(shards, run_id), on_progress
+        )
+    out.print(
+        f"users {report['users']:,}  themes {report['themes']}  "
+        f"LLM calls {report['llm_calls']} (budget {report['llm_call_budget']})  "
+        f"shards {report['shards']} (resumed {report['resumed_shards']})  "
+        f"peak RSS {report['peak_rss_mb']:,.0f} MiB"
+    )
+    seconds = "  ".join(f"{k} {v:.1f}s" for k, v in report["seconds_by_stage"].items())
+    out.print(f"seconds by stage: {seconds}")
+    out.print(f"campaign: {out_dir / 'campaign.parquet'}")
+    out.print(f"report: {out_dir / 'report.json'}")
+
+
 def register(app: typer.Typer, bench: typer.Typer) -> None:
     @app.command("campaign")
     def campaign_cmd(
@@ -43,14 +71,72 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         k: int = typer.Option(8, min=1, help="Items per email"),
         model: str = typer.Option("ease", help="popularity, als or ease"),
         campaign_id: str = typer.Option("campaign", "--id"),
+        engine: str = typer.Option(
+            "memory",
+            help="memory: all users at once; local: sharded, bounded memory, resumable",
+        ),
+        shards: int | None = typer.Option(
+            None, min=1, help="local engine: shards (default one per 100,000 users)"
+        ),
+        run_id: str | None = typer.Option(
+            None, "--run-id", help="local engine: the run to resume (default: config hash)"
+        ),
+        llm_call_share: float = typer.Option(
+            0.02, min=0.0, help="LLM calls allowed per user of the audience (retries included)"
+        ),
     ) -> None:
-        """Run a campaign on an ingested workspace."""
+        """Run a campaign on an ingested workspace (rerun a killed local run to resume it)."""
         from subjectline.pipeline.campaign import CampaignConfig
 
-        config = CampaignConfig(campaign_id=campaign_id, backend=backend, k=k, model=model)
+        config = CampaignConfig(
+            campaign_id=campaign_id,
+            backend=backend,
+            k=k,
+            model=model,
+            llm_call_share=llm_call_share,
+        )
+        if engine == "local":
+            _run_stream(Workspace(workspace), out_dir, config, shards, run_id)
+            return
+        if engine != "memory":
+            raise typer.BadParameter(f"unknown engine {engine!r}: memory or local")
         paths = _run(Workspace(workspace), out_dir, config)
         for name, path in paths.items():
             out.print(f"{name}: {path}")
+
+    @bench.command("campaign")
+    def bench_campaign_cmd(
+        users: int = typer.Option(100_000, min=10),
+        items: int = typer.Option(10_000, min=50),
+        titles: str = typer.Option("template", help="llm (the local model) or template"),
+        engine: str = typer.Option("local", help="local"),
+        model: str = typer.Option("ease", help="popularity, als or ease"),
+        max_llm_calls: int = typer.Option(5_000, min=1, help="LLM call budget of the run"),
+        shards: int | None = typer.Option(None, min=1),
+        data_dir: Path | None = typer.Option(
+            None, help="Keep the synthetic marketplace here (reused when present)"
+        ),
+        seed: int = typer.Option(0),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Synthesize a marketplace of N users, run the campaign in a child process, time it."""
+        from subjectline.pipeline.bench import bench_campaign
+
+        result = bench_campaign(
+            users=users,
+            items=items,
+            titles=titles,
+            engine=engine,
+            model=model,
+            max_llm_calls=max_llm_calls,
+            shards=shards,
+            data_dir=data_dir,
+            seed=seed,
+        )
+        if as_json:
+            print(json.dumps(result))
+        else:
+            out.print_json(data=result)
 
     @app.command("demo")
     def demo_cmd(
