@@ -80,3 +80,21 @@ def test_rerun_resumes_and_another_config_is_refused(workspace: Workspace, tmp_p
     assert report["resumed_shards"] == {"recs": 0, "users": 0, "campaign": 0}
     campaign = pl.read_parquet(tmp_path / "campaign.parquet")
     assert (campaign["item_ids"].list.len() == 5).all()
+
+
+def test_bench_campaign_measures_a_synthetic_run(tmp_path: Path) -> None:
+    from subjectline.pipeline.bench import bench_campaign
+
+    result = bench_campaign(
+        users=300, items=120, titles="template", shards=2, data_dir=tmp_path, max_llm_calls=40
+    )
+    assert result["users"] == 300
+    assert result["shards"] == 2
+    assert result["llm_calls"] == 0
+    assert result["llm_call_budget"] == 40
+    assert result["peak_rss_mb"] > 0
+    assert result["users_per_second"] == pytest.approx(300 / result["seconds"], rel=0.05)
+    assert set(result["seconds_by_stage"]) >= {"load", "recommend", "themes", "assemble"}
+    # The marketplace stays for the next run; the run's own copy is gone.
+    assert (tmp_path / "workspace").exists()
+    assert not list(tmp_path.glob("campaign-*"))

@@ -50,11 +50,11 @@ def bench_campaign(
     if titles not in TITLE_BACKENDS:
         raise SubjectlineError(f"--titles must be llm or template, not {titles!r}")
     root = data_dir or Path(tempfile.mkdtemp(prefix="subjectline-bench-"))
-    source = prepare_marketplace(root, users, items, seed)
-    run_dir = Path(tempfile.mkdtemp(prefix=f"campaign-{titles}-", dir=root))
+    run_dir = root / f"campaign-{titles}-{os.getpid()}"
     try:
+        source = prepare_marketplace(root, users, items, seed)
         workspace = run_dir / "workspace"
-        workspace.mkdir()
+        workspace.mkdir(parents=True)
         shutil.copy2(source.db_path, workspace / DB_FILE)
         out = run_dir / "out"
         # floor(share * users) must come out at exactly max_llm_calls.
@@ -75,7 +75,8 @@ def bench_campaign(
             raise SubjectlineError(f"campaign failed ({done.returncode}): {done.stderr[-2000:]}")
         report = json.loads((out / "report.json").read_text())
     finally:
-        shutil.rmtree(run_dir, ignore_errors=True)
+        # A marketplace kept in data_dir stays for the next run; a temporary one goes.
+        shutil.rmtree(run_dir if data_dir else root, ignore_errors=True)
     return {
         "users": report["users"],
         "items": items,
