@@ -32,22 +32,14 @@ def _run(workspace: Workspace, out_dir: Path, config: object) -> dict[str, Path]
     return paths
 
 
-def _run_stream(
-    workspace: Workspace,
-    out_dir: Path,
-    config: object,
-    shards: int | None,
-    run_id: str | None,
-) -> None:
+def _run_stream(workspace: Workspace, out_dir: Path, config: object, options: object) -> None:
     from subjectline.pipeline.campaign import CampaignConfig
     from subjectline.pipeline.stage_bars import stage_bars
     from subjectline.pipeline.stream import StreamOptions, run_streaming_campaign
 
-    assert isinstance(config, CampaignConfig)
+    assert isinstance(config, CampaignConfig) and isinstance(options, StreamOptions)
     with stage_bars("campaign") as on_progress:
-        report = run_streaming_campaign(
-            workspace, config, out_dir, StreamOptions(shards, run_id), on_progress
-        )
+        report = run_streaming_campaign(workspace, config, out_dir, options, on_progress)
     out.print(
         f"users {report['users']:,}  themes {report['themes']}  "
         f"LLM calls {report['llm_calls']} (budget {report['llm_call_budget']})  "
@@ -73,7 +65,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         campaign_id: str = typer.Option("campaign", "--id"),
         engine: str = typer.Option(
             "memory",
-            help="memory: all users at once; local: sharded, bounded memory, resumable",
+            help="memory: all users at once; local: sharded, bounded memory, resumable; "
+            "ray: the local engine's shards as Ray tasks ($RAY_ADDRESS or a local Ray)",
         ),
         shards: int | None = typer.Option(
             None, min=1, help="local engine: shards (default one per 100,000 users)"
@@ -87,6 +80,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     ) -> None:
         """Run a campaign on an ingested workspace (rerun a killed local run to resume it)."""
         from subjectline.pipeline.campaign import CampaignConfig
+        from subjectline.pipeline.stream import StreamOptions
 
         config = CampaignConfig(
             campaign_id=campaign_id,
@@ -95,11 +89,12 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             model=model,
             llm_call_share=llm_call_share,
         )
-        if engine == "local":
-            _run_stream(Workspace(workspace), out_dir, config, shards, run_id)
+        if engine in ("local", "ray"):
+            options = StreamOptions(shards, run_id, "ray" if engine == "ray" else "local")
+            _run_stream(Workspace(workspace), out_dir, config, options)
             return
         if engine != "memory":
-            raise typer.BadParameter(f"unknown engine {engine!r}: memory or local")
+            raise typer.BadParameter(f"unknown engine {engine!r}: memory, local or ray")
         paths = _run(Workspace(workspace), out_dir, config)
         for name, path in paths.items():
             out.print(f"{name}: {path}")
@@ -109,7 +104,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         users: int = typer.Option(100_000, min=10),
         items: int = typer.Option(10_000, min=50),
         titles: str = typer.Option("template", help="llm (the local model) or template"),
-        engine: str = typer.Option("local", help="local"),
+        engine: str = typer.Option("local", help="local or ray"),
         model: str = typer.Option("ease", help="popularity, als or ease"),
         max_llm_calls: int = typer.Option(5_000, min=1, help="LLM call budget of the run"),
         shards: int | None = typer.Option(None, min=1),

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import duckdb
 import numpy as np
@@ -43,6 +43,7 @@ import polars as pl
 
 from subjectline.errors import SubjectlineError
 from subjectline.experiment.assignment import assign, unit_hash_sql
+from subjectline.experiment.definition import Experiment
 from subjectline.generate import generate_titles
 from subjectline.generate.generate import GenerationStats
 from subjectline.pipeline.campaign import (
@@ -88,15 +89,52 @@ STAGES = ("load", "recommend", "themes", "generate", "safety", "assemble")
 ShardProgress = Callable[[str, int, int], None]
 
 
+class ShardRunner(Protocol):
+    """Runs one pass's task on shards: ``task(shard=s, **shared, **kwargs)`` per call,
+    ``on_done(s)`` as each finishes. Tasks write their own files and return nothing."""
+
+    def run(
+        self,
+        task: Callable[..., None],
+        calls: list[tuple[int, dict[str, Any]]],
+        shared: dict[str, Any],
+        on_done: Callable[[int], None],
+    ) -> None: ...
+
+
+class LocalRunner:
+    """Shard after shard in this process: memory holds one shard at a time."""
+
+    def run(
+        self,
+        task: Callable[..., None],
+        calls: list[tuple[int, dict[str, Any]]],
+        shared: dict[str, Any],
+        on_done: Callable[[int], None],
+    ) -> None:
+        for shard, kwargs in calls:
+            task(shard=shard, **shared, **kwargs)
+            on_done(shard)
+
+
 @dataclass(frozen=True)
 class StreamOptions:
-    """How the audience is split; none of it changes the campaign's content."""
+    """How the audience is split and where shards run; none of it changes the content."""
 
     shards: int | None = None  # default: one per DEFAULT_SHARD_USERS users
     run_id: str | None = None  # default: the config hash's first 12 digits
+    engine: Literal["local", "ray"] = "local"
+    ray_address: str | None = None  # default: $RAY_ADDRESS, else a Ray started here
 
     def shard_count(self, users: int) -> int:
         return self.shards or max(1, math.ceil(users / DEFAULT_SHARD_USERS))
+
+    def runner(self) -> ShardRunner:
+        if self.engine == "ray":
+            from subjectline.pipeline.ray_engine import RayRunner
+
+            return RayRunner(self.ray_address)
+        return LocalRunner()
 
 
 def peak_rss_mb() -> float:
@@ -336,10 +374,29 @@ def run_streaming_campaign(
         shard_ids = shard_of_users(inputs.users["user_id"], shards_total)
         audience = inputs.users.select("user_id").with_columns(shard_ids)
         pairs, table = item_features(inputs.items, inputs.as_of, config.themes)
-    resumed = {kind: 0 for kind in ("recs", "users", "campaign")}
+    runner = options.runner()
+    resumed: dict[str, int] = {}
+
+    def by_shard(shard: int) -> dict[str, Any]:
+        return {"users": audience.filter(pl.col("shard") == shard)["user_id"]}
 
     with stages.stage("recommend"):
-        _recommend_pass(inputs, config, audience, shards, pairs, table, stages, resumed)
+        resumed["recs"] = _run_pass(
+            runner,
+            "recommend",
+            "best",
+            recommend_shard,
+            lambda: {
+                "recommender": FittedRecommender(inputs, config),
+                "pairs": pairs,
+                "table": table,
+                "theme_config": config.themes,
+            },
+            audience,
+            shards,
+            stages,
+            per_shard=by_shard,
+        )
 
     with stages.stage("themes"):
         max_themes = config.max_llm_themes(n_users)
@@ -352,12 +409,36 @@ def run_streaming_campaign(
             .select("key")
             .collect()
         )
-        _themes_pass(inputs, config, audience, shards, pairs, table, allowed, stages, resumed)
+        resumed["users"] = _run_pass(
+            runner,
+            "themes",
+            "themes",
+            theme_shard,
+            lambda: {
+                "pairs": pairs,
+                "table": table,
+                "allowed": allowed,
+                "theme_config": config.themes,
+                "experiment": campaign_experiment(config),
+            },
+            audience,
+            shards,
+            stages,
+        )
 
     chosen, titles_report = _titles(workspace, inputs, config, shards, pairs, table, stages)
 
     with stages.stage("assemble"):
-        _campaign_pass(audience, shards, chosen, stages, resumed)
+        resumed["campaign"] = _run_pass(
+            runner,
+            "assemble",
+            "campaign",
+            campaign_shard,
+            lambda: {"chosen": chosen},
+            audience,
+            shards,
+            stages,
+        )
         summary = _assemble(shards, out_dir / CAMPAIGN_FILE)
 
     report = {
@@ -375,7 +456,7 @@ def run_streaming_campaign(
         "seconds_by_stage": stages.seconds,
         "seconds": round(time.perf_counter() - started, 3),
         "peak_rss_mb": peak_rss_mb(),
-        "engine": "local",
+        "engine": options.engine,
         "shards": shards_total,
         "run_id": shards.root.name,
         "config_hash": digest,
@@ -386,81 +467,93 @@ def run_streaming_campaign(
     return report
 
 
-def _recommend_pass(
-    inputs: CampaignInputs,
-    config: CampaignConfig,
-    audience: pl.DataFrame,
+def recommend_shard(
+    shard: int,
     shards: _Shards,
+    users: pl.Series,
+    recommender: FittedRecommender,
     pairs: pl.DataFrame,
     table: pl.DataFrame,
-    stages: _Stages,
-    resumed: dict[str, int],
+    theme_config: ThemeConfig,
 ) -> None:
-    todo = [s for s in range(shards.count) if not shards.done("best", s)]
-    resumed["recs"] = shards.count - len(todo)
-    total = audience.height
-    done = audience.filter(~pl.col("shard").is_in(todo)).height
-    stages.progress("recommend", done, total)
-    if not todo:
-        return  # a resumed run past this pass need not even fit the model
-    recommender = FittedRecommender(inputs, config)
-
-    def advance(n: int) -> None:
-        nonlocal done
-        done += n
-        stages.progress("recommend", done, total)
-
-    for shard in todo:
-        users = audience.filter(pl.col("shard") == shard)["user_id"]
-        recs = recommender.recommend(users, progress=advance)
-        write_parquet_atomic(recs, shards.path("recs", shard))
-        best = _best_per_user(feature_scores(recs, pairs, table, config.themes))
-        # Written last: its presence marks the shard's pass as done.
-        write_parquet_atomic(best.group_by("key").len(), shards.path("best", shard))
+    """Pass 1 for one shard: its users' items, and how many have each best theme."""
+    recs = recommender.recommend(users)
+    write_parquet_atomic(recs, shards.path("recs", shard))
+    best = _best_per_user(feature_scores(recs, pairs, table, theme_config))
+    # Written last: its presence marks the shard's pass as done.
+    write_parquet_atomic(best.group_by("key").len(), shards.path("best", shard))
 
 
-def _themes_pass(
-    inputs: CampaignInputs,
-    config: CampaignConfig,
-    audience: pl.DataFrame,
+def theme_shard(
+    shard: int,
     shards: _Shards,
     pairs: pl.DataFrame,
     table: pl.DataFrame,
     allowed: pl.DataFrame,
-    stages: _Stages,
-    resumed: dict[str, int],
+    theme_config: ThemeConfig,
+    experiment: Experiment,
 ) -> None:
-    experiment = campaign_experiment(config)
-    total, done = audience.height, 0
-    for shard in range(shards.count):
-        size = audience.filter(pl.col("shard") == shard).height
-        if shards.done("themes", shard):
-            resumed["users"] += 1
-        else:
-            recs = pl.read_parquet(shards.path("recs", shard))
-            scored = feature_scores(recs, pairs, table, config.themes).join(allowed, on="key")
-            best = _best_per_user(scored)
-            users = (
-                recs.select("user_id")
-                .unique()
-                .join(best.select("user_id", "key", "coverage"), on="user_id", how="left")
-                .with_columns(
-                    pl.col("key").fill_null(MIXED_KEY).alias("theme_key"),
-                    pl.col("coverage").fill_null(0.0),
-                )
-                .drop("key")
-            )
-            users = users.join(_order_items(recs, pairs, users), on="user_id")
-            arms = assign(experiment, users.select("user_id")).select("user_id", "arm")
-            users = users.join(arms, on="user_id").sort("user_id")
-            write_parquet_atomic(users, shards.path("users", shard))
-            write_parquet_atomic(theme_item_counts(users, recs), shards.path("counts", shard))
-            per_theme = users.group_by("theme_key", "arm").agg(
-                pl.len().alias("users"), pl.col("coverage").sum().alias("coverage_sum")
-            )
-            write_parquet_atomic(per_theme, shards.path("themes", shard))
-        done += size
-        stages.progress("themes", done, total)
+    """Pass 2 for one shard: each user's best allowed theme and arm, and counts to sum."""
+    recs = pl.read_parquet(shards.path("recs", shard))
+    scored = feature_scores(recs, pairs, table, theme_config).join(allowed, on="key")
+    best = _best_per_user(scored)
+    users = (
+        recs.select("user_id")
+        .unique()
+        .join(best.select("user_id", "key", "coverage"), on="user_id", how="left")
+        .with_columns(
+            pl.col("key").fill_null(MIXED_KEY).alias("theme_key"),
+            pl.col("coverage").fill_null(0.0),
+        )
+        .drop("key")
+    )
+    users = users.join(_order_items(recs, pairs, users), on="user_id")
+    arms = assign(experiment, users.select("user_id")).select("user_id", "arm")
+    users = users.join(arms, on="user_id").sort("user_id")
+    write_parquet_atomic(users, shards.path("users", shard))
+    write_parquet_atomic(theme_item_counts(users, recs), shards.path("counts", shard))
+    per_theme = users.group_by("theme_key", "arm").agg(
+        pl.len().alias("users"), pl.col("coverage").sum().alias("coverage_sum")
+    )
+    write_parquet_atomic(per_theme, shards.path("themes", shard))
+
+
+def campaign_shard(shard: int, shards: _Shards, chosen: pl.DataFrame) -> None:
+    """Pass 3 for one shard: each user's arm's subject."""
+    users = pl.read_parquet(shards.path("users", shard))
+    write_parquet_atomic(campaign_frame(users, chosen), shards.path("campaign", shard))
+
+
+def _run_pass(
+    runner: ShardRunner,
+    stage: str,
+    marker: str,
+    task: Callable[..., None],
+    shared: Callable[[], dict[str, Any]],
+    audience: pl.DataFrame,
+    shards: _Shards,
+    stages: _Stages,
+    per_shard: Callable[[int], dict[str, Any]] = lambda _shard: {},
+) -> int:
+    """Run ``task`` on every shard whose ``marker`` file is missing; returns the skipped.
+
+    ``shared`` is called only when some shard is left to do (a resumed run past the
+    recommend pass never fits the model)."""
+    sizes = dict(audience.group_by("shard").len().iter_rows())
+    todo = [s for s in range(shards.count) if not shards.done(marker, s)]
+    total = audience.height
+    done = total - sum(sizes.get(s, 0) for s in todo)
+    stages.progress(stage, done, total)
+
+    def finished(shard: int) -> None:
+        nonlocal done
+        done += sizes.get(shard, 0)
+        stages.progress(stage, done, total)
+
+    if todo:
+        calls = [(s, {"shards": shards, **per_shard(s)}) for s in todo]
+        runner.run(task, calls, shared(), finished)
+    return shards.count - len(todo)
 
 
 def _titles(
@@ -539,24 +632,6 @@ def _generation_report(stats: GenerationStats) -> dict[str, Any]:
         "generation_seconds": stats.seconds,
         "generation": stats.to_dict(),
     }
-
-
-def _campaign_pass(
-    audience: pl.DataFrame,
-    shards: _Shards,
-    chosen: pl.DataFrame,
-    stages: _Stages,
-    resumed: dict[str, int],
-) -> None:
-    total, done = audience.height, 0
-    for shard in range(shards.count):
-        if shards.done("campaign", shard):
-            resumed["campaign"] += 1
-        else:
-            users = pl.read_parquet(shards.path("users", shard))
-            write_parquet_atomic(campaign_frame(users, chosen), shards.path("campaign", shard))
-        done += audience.filter(pl.col("shard") == shard).height
-        stages.progress("assemble", done, total)
 
 
 def _assemble(shards: _Shards, target: Path) -> dict[str, Any]:
