@@ -26,7 +26,6 @@ def local_ray() -> Iterator[None]:
     ray.shutdown()
 
 
-@pytest.mark.slow  # starting Ray takes 10-20 s of a two-core machine
 def test_ray_shards_equal_the_in_memory_campaign_and_resume_locally(
     local_ray: None, small_market: Path, tmp_path: Path
 ) -> None:
