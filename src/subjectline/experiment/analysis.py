@@ -147,6 +147,10 @@ def analyze(
     use_cuped = cuped and has_pre
 
     arms = {arm: _summary(row) for arm, row in by_arm.items()}
+    # numpy scalars: an arm without opens (CTOR) or with one send gives NaN, not an exception.
+    numeric = {
+        arm: {k: np.float64(v) for k, v in row.items() if k != "arm"} for arm, row in by_arm.items()
+    }
     cumulative = _cumulative(sums)
     days = cumulative.filter(pl.col("arm") == control)["day"]
     arrays = {
@@ -157,7 +161,8 @@ def analyze(
     timeline_parts: list[pl.DataFrame] = []
     for treatment in (a for a in by_arm if a != control):
         for metric in METRICS:
-            result = _compare(metric, by_arm[control], by_arm[treatment], use_cuped)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                result = _compare(metric, numeric[control], numeric[treatment], use_cuped)
             seq, part = _sequential(metric, arrays[control], arrays[treatment], days, mixture_lift)
             part = part.with_columns(pl.lit(treatment).alias("treatment"))
             comparisons.append((metric, treatment, result, seq))

@@ -172,7 +172,8 @@ def msprt(
     """
     d = np.asarray(difference, dtype=float)
     v = np.fmax(np.asarray(variance, dtype=float), np.finfo(float).tiny)
-    log_lr = 0.5 * np.log(v / (v + tau2)) + tau2 * d * d / (2 * v * (v + tau2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_lr = 0.5 * np.log(v / (v + tau2)) + tau2 * d * d / (2 * v * (v + tau2))
     # fmin/fmax skip NaN: a look before both arms have data changes nothing.
     p_values = np.fmin.accumulate(np.fmin(1.0, np.exp(-log_lr)), axis=-1)
     half = np.sqrt(v * (v + tau2) / tau2 * np.log((v + tau2) / (v * alpha * alpha)))
