@@ -32,6 +32,7 @@ STAGES = (
     "deliver",
     "track",
     "pipeline",
+    "finetune",
 )
 
 err = Console(stderr=True)

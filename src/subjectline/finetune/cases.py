@@ -1,0 +1,145 @@
+"""Themes to learn from and to evaluate on, each with its items and both contexts.
+
+A :class:`ThemeCase` carries what the reward needs (the scorer's ``ThemeContext``) and
+what the guardrails need (the safety ``CheckContext``). Cases come from a synthetic
+marketplace (the simulator's world, so its engagement model and ground truth exist) and
+from MovieLens-100k (real titles; no send log, so the engagement objective is neutral).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from subjectline.data.contract import Item, Promotion
+from subjectline.recommend.api import default_as_of, recommend_for_users
+from subjectline.safety import CheckContext
+from subjectline.score.choose import catalog_vocabulary, theme_context
+from subjectline.score.objectives import ThemeContext
+from subjectline.simulate.simulator import World
+from subjectline.themes.contract import Theme
+from subjectline.themes.extract import ThemeConfig, assign_themes
+
+ITEMS_PER_THEME = 6
+
+
+@dataclass(frozen=True)
+class ThemeCase:
+    theme: Theme
+    source: str  # "synthetic" or "movielens"
+    score_ctx: ThemeContext
+    check_ctx: CheckContext
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}/{self.theme.key}"
+
+
+def is_holdout(theme_key: str, share: float) -> bool:
+    """A stable split by theme key (same answer on every machine and run)."""
+    digest = hashlib.sha256(theme_key.encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share
+
+
+def world_cases(world: World) -> list[ThemeCase]:
+    """The simulator world's themes (mixed picks left out: nothing to name)."""
+    promotions = [Promotion.from_row(r) for r in world.market.promotions.iter_rows(named=True)]
+    brands = tuple(sorted(set(world.market.items["brand"].drop_nulls())))
+    return [
+        ThemeCase(
+            theme=theme,
+            source="synthetic",
+            score_ctx=world.contexts[theme.key],
+            check_ctx=CheckContext(
+                items=world.theme_items.get(theme.key, []),
+                promotions=promotions,
+                theme=theme,
+                now=world.as_of,
+                known_brands=brands,
+            ),
+        )
+        for theme in world.themes
+        if not theme.is_mixed
+    ]
+
+
+def _top_items(assignment_users: pl.DataFrame, items: pl.DataFrame) -> dict[str, list[Item]]:
+    counted = (
+        assignment_users.select("theme_key", pl.col("item_ids").list.head(3))
+        .explode("item_ids")
+        .group_by("theme_key", "item_ids")
+        .len()
+        .sort(["theme_key", "len", "item_ids"], descending=[False, True, False])
+        .group_by("theme_key", maintain_order=True)
+        .head(ITEMS_PER_THEME)
+        .rename({"item_ids": "item_id"})
+        .join(items, on="item_id")
+    )
+    out: dict[str, list[Item]] = {}
+    for row in counted.iter_rows(named=True):
+        out.setdefault(row["theme_key"], []).append(Item.from_row(row))
+    return out
+
+
+def marketplace_cases(
+    frames: dict[str, pl.DataFrame], source: str, max_themes: int, k: int = 8
+) -> list[ThemeCase]:
+    """Themes of a marketplace given as contract frames (items, interactions, ...)."""
+    items, interactions = frames["items"], frames["interactions"]
+    as_of = default_as_of(interactions)
+    recs = recommend_for_users(interactions, items, k=k, model="ease", as_of=as_of)
+    assignment = assign_themes(recs, items, as_of, ThemeConfig(max_themes=max_themes))
+    by_theme = _top_items(assignment.users, items)
+    vocab = catalog_vocabulary(items)
+    promotions = [
+        Promotion.from_row(r)
+        for r in frames.get("promotions", pl.DataFrame()).iter_rows(named=True)
+    ]
+    brands = tuple(sorted(set(items["brand"].drop_nulls())))
+    cases = []
+    for key in sorted(assignment.themes):
+        theme = assignment.themes[key]
+        if theme.is_mixed:
+            continue
+        theme_items = by_theme.get(key, [])
+        cases.append(
+            ThemeCase(
+                theme=theme,
+                source=source,
+                score_ctx=theme_context(theme, theme_items, vocab),
+                check_ctx=CheckContext(
+                    items=theme_items,
+                    promotions=promotions,
+                    theme=theme,
+                    now=as_of,
+                    known_brands=brands,
+                ),
+            )
+        )
+    return cases
+
+
+def movielens_cases(max_themes: int) -> list[ThemeCase]:
+    from subjectline.data.movielens import load_movielens
+
+    return marketplace_cases(load_movielens(), "movielens", max_themes)
+
+
+def split_cases(
+    cases: Iterable[ThemeCase], share: float, exclude: Sequence[str] = ()
+) -> tuple[list[ThemeCase], list[ThemeCase]]:
+    """(train, held-out) by key hash; cases whose theme key is in ``exclude`` (the
+    evaluation world's themes) are left out of both."""
+    excluded = set(exclude)
+    train, held = [], []
+    for case in cases:
+        if case.theme.key in excluded:
+            continue
+        if is_holdout(case.key, share):
+            held.append(case)
+        else:
+            train.append(case)
+    return train, held

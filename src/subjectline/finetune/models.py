@@ -1,0 +1,87 @@
+"""Fine-tuned generators, versioned in the workspace: ``models/<id>/`` holds the GGUF
+file the ``local`` backend runs, the LoRA adapter, the training data, a manifest and a
+model card."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from subjectline.errors import SubjectlineError
+from subjectline.generate import PromptSettings, TitleBackend, make_backend
+from subjectline.workspace import Workspace
+
+MODELS_DIR = "models"
+MANIFEST = "manifest.json"
+CARD = "MODEL_CARD.md"
+
+
+@dataclass(frozen=True)
+class FinetunedModel:
+    id: str
+    path: Path  # the model's directory
+
+    @property
+    def gguf(self) -> Path:
+        return self.path / f"{self.id}.gguf"
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return json.loads((self.path / MANIFEST).read_text())
+
+    def update_manifest(self, **fields: Any) -> None:
+        data = self.manifest | fields
+        tmp = self.path / (MANIFEST + ".partial")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+        tmp.replace(self.path / MANIFEST)
+
+    @property
+    def prompt_version(self) -> str:
+        return str(self.manifest["settings"]["prompt_version"])
+
+
+def models_root(workspace: Workspace) -> Path:
+    return workspace.root / MODELS_DIR
+
+
+def list_models(workspace: Workspace) -> list[FinetunedModel]:
+    """Complete models (those with a manifest and a GGUF file), oldest first."""
+    root = models_root(workspace)
+    if not root.is_dir():
+        return []
+    found = [
+        FinetunedModel(p.name, p)
+        for p in root.iterdir()
+        if (p / MANIFEST).is_file() and (p / f"{p.name}.gguf").is_file()
+    ]
+    return sorted(found, key=lambda m: (str(m.manifest.get("created_at", "")), m.id))
+
+
+def find_model(workspace: Workspace, ref: str = "latest") -> FinetunedModel:
+    models = list_models(workspace)
+    if not models:
+        raise SubjectlineError(
+            f"no fine-tuned model in {models_root(workspace)}; run `subjectline finetune run`"
+        )
+    if ref == "latest":
+        return models[-1]
+    for model in models:
+        if model.id == ref:
+            return model
+    known = ", ".join(m.id for m in models)
+    raise SubjectlineError(
+        f"no fine-tuned model {ref!r} in {models_root(workspace)}; known: {known}"
+    )
+
+
+def generator(
+    model: FinetunedModel | None, base_prompt_version: str = "v1", **settings: Any
+) -> tuple[TitleBackend, PromptSettings]:
+    """The backend and prompt settings of a generator: the base model (``None``) with
+    its few-shot prompt, or a fine-tuned model with the prompt it was trained on."""
+    if model is None:
+        return make_backend("local"), PromptSettings(prompt_version=base_prompt_version, **settings)
+    backend = make_backend("local", model_path=model.gguf)
+    return backend, PromptSettings(prompt_version=model.prompt_version, **settings)

@@ -1,0 +1,79 @@
+"""Settings and records of the fine-tuning stage."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+# LoRA goes on the value/output projections and the MLP only: llama.cpp stores q/k
+# permuted for its rope layout, and leaving them alone lets merged weights go back into
+# the GGUF file unchanged in layout.
+LORA_TARGETS = ("v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+@dataclass(frozen=True)
+class FinetuneSettings:
+    """One fine-tuning round: data from the reward, then LoRA training (SFT, then DPO).
+
+    The loss is ``sft_weight * reward-weighted NLL of the best passing candidates +
+    dpo_weight * DPO(best vs worst) - entropy_weight * mean token entropy``; the entropy
+    bonus is the diversity term that keeps the model from collapsing onto one title.
+    ``lam`` is the creativity-vs-conversion weight of the reward (None: each category's
+    lambda from the workspace's trade-off file, else the scoring default).
+    """
+
+    # data
+    synth_users: int = 4_000
+    synth_seed: int = 101
+    synth_themes: int = 24
+    movielens_themes: int = 16
+    holdout_share: float = 0.3
+    candidates: int = 8
+    lam: float | None = None
+    sft_per_theme: int = 2
+    min_pair_margin: float = 0.05
+    # model
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_layers: int = 10  # the top layers get adapters; lower ones run without a graph
+    # training
+    sft_epochs: int = 2
+    dpo_epochs: int = 1
+    batch_size: int = 8
+    sft_lr: float = 3e-4
+    dpo_lr: float = 5e-5
+    dpo_beta: float = 0.1
+    sft_weight: float = 1.0
+    dpo_weight: float = 1.0
+    dpo_nll_weight: float = 0.2
+    entropy_weight: float = 0.01
+    max_steps: int | None = None  # a cap per phase (tests, smoke runs)
+    seed: int = 0
+    base_prompt_version: str = "v1"
+    prompt_version: str = "ft1"
+    # evaluation
+    eval_users: int = 20_000
+    eval_seed: int = 0
+    eval_themes: int = 16
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.holdout_share < 1.0:
+            raise ValueError("holdout_share must be within (0, 1)")
+        if self.lam is not None and not 0.0 <= self.lam <= 1.0:
+            raise ValueError(f"lam must be within [0, 1], not {self.lam}")
+        if self.candidates < 2:
+            raise ValueError("candidates must be at least 2 (pairs need a best and a worst)")
+        if self.lora_r < 1 or self.lora_layers < 1 or self.batch_size < 1:
+            raise ValueError("lora_r, lora_layers and batch_size must be at least 1")
+        if min(self.sft_weight, self.dpo_weight, self.entropy_weight) < 0:
+            raise ValueError("loss weights must be >= 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def digest(self) -> str:
+        payload = {f.name: getattr(self, f.name) for f in fields(self)}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:10]
