@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -77,25 +78,43 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         llm_call_share: float = typer.Option(
             0.02, min=0.0, help="LLM calls allowed per user of the audience (retries included)"
         ),
+        finetuned: str | None = typer.Option(
+            None,
+            help="Titles from a fine-tuned model of the workspace (an id or 'latest'), "
+            "run by the local backend with the prompt it was trained on",
+        ),
     ) -> None:
         """Run a campaign on an ingested workspace (rerun a killed local run to resume it)."""
+        from subjectline.generate import PromptSettings
         from subjectline.pipeline.campaign import CampaignConfig
         from subjectline.pipeline.stream import StreamOptions
 
+        ws = Workspace(workspace)
+        extra: dict[str, Any] = {}
+        if finetuned is not None:
+            from subjectline.finetune import find_model
+
+            tuned = find_model(ws, finetuned)
+            backend = "local"
+            extra = {
+                "backend_options": {"model_path": str(tuned.gguf)},
+                "prompt": PromptSettings(prompt_version=tuned.prompt_version),
+            }
         config = CampaignConfig(
             campaign_id=campaign_id,
             backend=backend,
             k=k,
             model=model,
             llm_call_share=llm_call_share,
+            **extra,
         )
         if engine in ("local", "ray"):
             options = StreamOptions(shards, run_id, "ray" if engine == "ray" else "local")
-            _run_stream(Workspace(workspace), out_dir, config, options)
+            _run_stream(ws, out_dir, config, options)
             return
         if engine != "memory":
             raise typer.BadParameter(f"unknown engine {engine!r}: memory, local or ray")
-        paths = _run(Workspace(workspace), out_dir, config)
+        paths = _run(ws, out_dir, config)
         for name, path in paths.items():
             out.print(f"{name}: {path}")
 

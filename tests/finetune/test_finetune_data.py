@@ -1,0 +1,89 @@
+"""The reward, the training set built from it, the split and the evaluation metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from subjectline.finetune.cases import is_holdout, split_cases
+from subjectline.finetune.dataset import build_training_set, score_candidates
+from subjectline.finetune.evaluate import bootstrap_ci, distinct_n, paired_difference
+from subjectline.finetune.records import FinetuneSettings
+from subjectline.finetune.reward import score_case
+
+from .conftest import running_case
+
+GOOD = "Running shoes from Stride for your next trail"
+PLAIN = "Running shoes"
+UNSAFE = "Running shoes 90% OFF, act now!!! http://x.example"
+
+
+def test_failing_candidate_earns_zero_and_keeps_its_reasons() -> None:
+    scored = score_case(running_case(), [GOOD, UNSAFE], lam=0.3)
+    good, bad = scored.row(0, named=True), scored.row(1, named=True)
+    assert good["safe"] and good["reward"] == pytest.approx(good["score"]) and good["reward"] > 0
+    assert not bad["safe"] and bad["reward"] == 0.0 and bad["score"] > 0
+    assert bad["reasons"]
+
+
+def test_lambda_moves_the_reward_between_creativity_and_conversion() -> None:
+    case = running_case()
+    for lam in (0.0, 1.0):
+        row = score_case(case, [GOOD], lam=lam).row(0, named=True)
+        expected = row["creativity"] if lam == 1.0 else row["conversion"]
+        assert row["reward"] == pytest.approx(expected)
+
+
+def test_training_set_keeps_best_passing_and_pairs_best_with_worst() -> None:
+    case = running_case()
+    scored = score_candidates([case], {case.key: [GOOD, PLAIN, UNSAFE]}, lam=0.3)
+    assert scored["is_template"].sum() == 1
+    settings = FinetuneSettings(sft_per_theme=1, min_pair_margin=0.01)
+    data = build_training_set(scored, [case], settings)
+    best = scored.filter(~pl.col("is_template") & pl.col("safe")).sort("reward")[-1]
+    assert data.sft["completion"].to_list() == best["title"].to_list()
+    assert data.sft["weight"].max() == pytest.approx(1.0)
+    assert UNSAFE in data.pairs["rejected"].to_list()
+    assert set(data.pairs["chosen"]) == set(best["title"])
+    # The fine-tuned model answers its own short prompt, which names the theme.
+    chat = data.prompt(case.key, settings)
+    assert chat[-1]["role"] == "user" and "Running shoes" in chat[-1]["content"]
+    assert len(chat) == 2  # system + user: no few-shot turns
+
+
+def test_no_target_when_nothing_beats_the_template() -> None:
+    case = running_case()
+    scored = score_candidates([case], {case.key: [UNSAFE]}, lam=0.3)
+    data = build_training_set(scored, [case], FinetuneSettings())
+    assert data.sft.height == 0 and data.pairs.height == 0
+
+
+def test_split_is_stable_and_excluded_keys_never_train() -> None:
+    case = running_case()
+    assert is_holdout("a/b", 0.3) == is_holdout("a/b", 0.3)
+    shares = np.mean([is_holdout(f"k{i}", 0.3) for i in range(4000)])
+    assert 0.27 < shares < 0.33
+    train, held = split_cases([case], 0.3, exclude=[case.theme.key])
+    assert train == [] and held == []
+
+
+def test_settings_reject_bad_values() -> None:
+    with pytest.raises(ValueError, match="lam"):
+        FinetuneSettings(lam=1.5)
+    with pytest.raises(ValueError, match="candidates"):
+        FinetuneSettings(candidates=1)
+    assert FinetuneSettings().digest() != FinetuneSettings(entropy_weight=0.5).digest()
+
+
+def test_distinct_2_and_paired_difference() -> None:
+    assert distinct_n(["a b c", "a b d"]) == pytest.approx(3 / 4)
+    assert distinct_n(["one"]) == 0.0
+    base = pl.DataFrame(
+        {"case_key": ["x", "x", "y"], "reward": [0.2, 0.4, 0.5], "is_template": [False] * 3}
+    )
+    tuned = base.with_columns(pl.col("reward") + 0.1)
+    diff = paired_difference(base, tuned)
+    assert diff["estimate"] == pytest.approx(0.1) and diff["themes"] == 2
+    low, high = bootstrap_ci(np.array([0.1, 0.2, 0.3, 0.4]))
+    assert 0.1 <= low < high <= 0.4
