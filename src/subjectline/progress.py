@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from rich.console import Console
 from rich.progress import (
@@ -61,3 +61,21 @@ def steps(description: str, names: Sequence[str]) -> Iterator[StepReporter]:
 
 def no_steps(step: str) -> None:
     """A StepReporter that reports nothing (library use without a terminal)."""
+
+
+class PhaseReporter(Protocol):
+    def __call__(self, phase: str, done: int, total: int) -> None: ...
+
+
+@contextmanager
+def phases() -> Iterator[PhaseReporter]:
+    """One bar per named phase: call the yielded function with (phase, done, total)."""
+    with _progress() as progress:
+        tasks: dict[str, Any] = {}
+
+        def report(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = progress.add_task(phase, total=total)
+            progress.update(tasks[phase], completed=done, total=total)
+
+        yield report

@@ -18,10 +18,19 @@ from subjectline.finetune.cases import ThemeCase, world_cases
 from subjectline.finetune.dataset import sample_candidates, score_candidates
 from subjectline.finetune.models import FinetunedModel, generator
 from subjectline.finetune.records import FinetuneSettings
-from subjectline.finetune.run import collect_sources, eval_config, synthetic_engagement
+from subjectline.finetune.run import (
+    PhaseFn,
+    collect_sources,
+    eval_config,
+    phase_callback,
+    synthetic_engagement,
+    workspace_lambdas,
+    write_card,
+)
 from subjectline.generate import GenerationStats
 from subjectline.score.text import sentiment, title_features, words
 from subjectline.simulate.simulator import build_world, simulate
+from subjectline.workspace import Workspace
 
 StatusFn = Callable[[str], None]
 BOOTSTRAP = 2_000
@@ -114,6 +123,7 @@ def evaluate(
     lambdas: Mapping[str, float] | None = None,
     simulator: bool = True,
     status: StatusFn | None = None,
+    progress: PhaseFn | None = None,
 ) -> dict[str, Any]:
     """``{"base": metrics, "finetuned": metrics, "reward_difference", "simulator"}``."""
     say = status or (lambda _s: None)
@@ -133,7 +143,9 @@ def evaluate(
             which, settings.base_prompt_version, n_candidates=settings.candidates
         )
         # No cache: every candidate is generated here, so tokens per second is measured.
-        candidates[name], gen_stats[name] = sample_candidates(cases, backend, prompt, None)
+        candidates[name], gen_stats[name] = sample_candidates(
+            cases, backend, prompt, None, phase_callback(progress, f"candidates: {name}")
+        )
     say("reward")
     # One engagement model for both generators: fitted on a send of all their titles.
     union = {
@@ -159,4 +171,18 @@ def evaluate(
         payload["simulator"] = simulator_comparison(
             settings, eval_cases, candidates["base"], candidates["finetuned"], lambdas
         )
+    return payload
+
+
+def evaluate_and_record(
+    model: FinetunedModel,
+    workspace: Workspace,
+    simulator: bool = True,
+    status: StatusFn | None = None,
+    progress: PhaseFn | None = None,
+) -> dict[str, Any]:
+    """:func:`evaluate`, stored in the model's manifest and card."""
+    payload = evaluate(model, workspace_lambdas(workspace), simulator, status, progress)
+    model.update_manifest(evaluation=payload)
+    write_card(model)
     return payload

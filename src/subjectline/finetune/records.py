@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 # LoRA goes on the value/output projections and the MLP only: llama.cpp stores q/k
@@ -57,7 +57,6 @@ class FinetuneSettings:
     eval_users: int = 20_000
     eval_seed: int = 0
     eval_themes: int = 16
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 0.0 < self.holdout_share < 1.0:
@@ -77,3 +76,46 @@ class FinetuneSettings:
     def digest(self) -> str:
         payload = {f.name: getattr(self, f.name) for f in fields(self)}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:10]
+
+
+# Named sizes: "demo" runs in minutes on 2 CPU cores; "full" is the documented full round.
+PRESETS: dict[str, dict[str, Any]] = {
+    "smoke": {
+        "synth_users": 2_000,
+        "synth_themes": 10,
+        "movielens_themes": 8,
+        "candidates": 4,
+        "sft_epochs": 1,
+        "dpo_epochs": 1,
+        "max_steps": 2,
+        "eval_users": 3_000,
+        "eval_themes": 6,
+    },
+    "demo": {
+        "synth_users": 4_000,
+        "synth_themes": 40,
+        "movielens_themes": 16,
+        "candidates": 6,
+        "eval_users": 10_000,
+        "eval_themes": 12,
+    },
+    "full": {
+        "synth_users": 10_000,
+        "synth_themes": 80,
+        "movielens_themes": 24,
+        "candidates": 12,
+        "sft_per_theme": 3,
+        "sft_epochs": 3,
+        "dpo_epochs": 2,
+        "eval_users": 50_000,
+        "eval_themes": 16,
+    },
+}
+
+
+def preset_settings(preset: str, **overrides: Any) -> FinetuneSettings:
+    """A preset's settings with ``overrides`` (``None`` values ignored)."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
+    values = {**PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None}}
+    return FinetuneSettings(**values)

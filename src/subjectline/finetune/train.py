@@ -195,7 +195,7 @@ def train(
     optimizer = torch.optim.AdamW(params, lr=settings.sft_lr)
     model.train()
     for step, rows in enumerate(plan):
-        report("sft", step, len(plan))
+        report("train: SFT", step, len(plan))
         logp, counts, entropy = sequence_stats(
             model, encoder.batch([encoded[i] for i in rows], device)
         )
@@ -207,6 +207,7 @@ def train(
         optimizer.step()
         log.sft_loss.append(float(nll.detach()))
         log.entropy.append(float(entropy.mean().detach()))
+    report("train: SFT", len(plan), len(plan))
     log.sft_steps = len(plan)
 
     pairs = data.pairs.to_dicts()
@@ -227,7 +228,7 @@ def train(
         )
         optimizer = torch.optim.AdamW(params, lr=settings.dpo_lr)
         for step, rows in enumerate(plan):
-            report("dpo", step, len(plan))
+            report("train: DPO", step, len(plan))
             both = encoder.batch([chosen[i] for i in rows] + [rejected[i] for i in rows], device)
             logp, counts, entropy = sequence_stats(model, both)
             k = len(rows)
@@ -245,6 +246,7 @@ def train(
             log.dpo_loss.append(float(dpo.detach()))
             log.dpo_accuracy.append(float((margin > 0).float().mean()))
             log.entropy.append(float(entropy.mean().detach()))
+        report("train: DPO", len(plan), len(plan))
         log.dpo_steps = len(plan)
     model.eval()
     log.seconds = time.perf_counter() - started

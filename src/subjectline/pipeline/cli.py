@@ -159,8 +159,14 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         items: int = typer.Option(2_000, min=50),
         seed: int = typer.Option(0),
         backend: str = typer.Option("local", help="local, openai or template"),
+        finetune: str = typer.Option(
+            "demo",
+            help="Size of the generator's fine-tuning round (smoke, demo, full) or 'none'; "
+            "a model trained with the same settings is reused",
+        ),
     ) -> None:
-        """Synthetic marketplace -> ingest -> campaign, all on the embedded defaults."""
+        """Synthetic marketplace -> ingest -> campaign -> fine-tuning round, all on the
+        embedded defaults."""
         from subjectline.data.ingest import ingest
         from subjectline.data.synth import SYNTH_STEPS, SynthConfig, write_marketplace
         from subjectline.pipeline.campaign import CampaignConfig
@@ -186,3 +192,32 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         out.print(f"tradeoff:  {tradeoff['plot']}  lambda by category {tradeoff['lambda']}")
         report = json.loads(paths["report"].read_text())
         out.print(f"seconds by stage: {report['seconds_by_stage']}")
+        if finetune != "none" and backend == "local":
+            _demo_finetune(ws, finetune)
+
+
+def _demo_finetune(ws: Workspace, preset: str) -> None:
+    """A fine-tuning round (or the cached model of an earlier one) and its evaluation."""
+    from subjectline.finetune.evaluate import evaluate_and_record
+    from subjectline.finetune.records import preset_settings
+    from subjectline.finetune.run import reuse_or_run
+    from subjectline.progress import phases
+
+    def status(message: str) -> None:
+        out.print(f"finetune: {message}")
+
+    with phases() as progress:
+        model = reuse_or_run(preset_settings(preset), ws, True, status, progress)
+        evaluation = model.manifest.get("evaluation") or evaluate_and_record(
+            model, ws, True, status, progress
+        )
+    base, tuned = evaluation["base"], evaluation["finetuned"]
+    diff = evaluation["reward_difference"]
+    out.print(
+        f"finetune:  reward {base['reward_mean']} -> {tuned['reward_mean']} "
+        f"(difference {diff['estimate']:+}, 95% CI {diff['ci95']}); safety pass "
+        f"{base['safety_pass_rate']} -> {tuned['safety_pass_rate']}; distinct-2 "
+        f"{base['distinct_2']} -> {tuned['distinct_2']}"
+    )
+    out.print(f"model:     {model.gguf}")
+    out.print(f"card:      {model.path / 'MODEL_CARD.md'}")
