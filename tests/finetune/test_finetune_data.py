@@ -46,10 +46,10 @@ def test_training_set_keeps_best_passing_and_pairs_best_with_worst() -> None:
     assert data.sft["weight"].max() == pytest.approx(1.0)
     assert UNSAFE in data.pairs["rejected"].to_list()
     assert set(data.pairs["chosen"]) == set(best["title"])
-    # The fine-tuned model answers its own short prompt, which names the theme.
+    # The fine-tuned model answers the base model's prompt, which names the theme.
     chat = data.prompt(case.key, settings)
     assert chat[-1]["role"] == "user" and "Running shoes" in chat[-1]["content"]
-    assert len(chat) == 2  # system + user: no few-shot turns
+    assert chat[0]["role"] == "system" and len(chat) > 2  # few-shot turns kept
 
 
 def test_no_target_when_nothing_beats_the_template() -> None:
@@ -87,3 +87,11 @@ def test_distinct_2_and_paired_difference() -> None:
     assert diff["estimate"] == pytest.approx(0.1) and diff["themes"] == 2
     low, high = bootstrap_ci(np.array([0.1, 0.2, 0.3, 0.4]))
     assert 0.1 <= low < high <= 0.4
+
+
+def test_shared_prefix_stops_before_the_first_difference() -> None:
+    from subjectline.finetune.train import shared_prefix
+
+    encoded = [([1, 2, 3, 4, 9, 9], 5), ([1, 2, 3, 5, 9], 4), ([1, 2, 3, 4, 7], 4)]
+    assert shared_prefix(encoded) == 2  # common [1, 2, 3], one left to predict from
+    assert shared_prefix([]) == 0

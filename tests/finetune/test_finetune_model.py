@@ -36,7 +36,7 @@ def test_hf_names_map_to_gguf_tensors() -> None:
 def test_one_training_step_then_export_runs_in_the_local_backend(
     base_model: tuple[Any, Any], tmp_path: Path
 ) -> None:
-    from subjectline.finetune.train import train
+    from subjectline.finetune.train import Encoder, sequence_stats, shared_prefix, train
 
     model, tokenizer = base_model
     case = running_case()
@@ -59,6 +59,19 @@ def test_one_training_step_then_export_runs_in_the_local_backend(
         cases={case.key: case},
     )
     settings = FinetuneSettings(lora_layers=2, batch_size=2, max_steps=1, sft_lr=5e-3)
+
+    # The shared few-shot prefix run once through the cache gives the same log-probs.
+    encoder = Encoder(tokenizer)
+    encoded = [
+        encoder.encode(data.prompt(case.key, settings), t)
+        for t in ("Running shoes for your next trail", "Running shoes 90% OFF act now")
+    ]
+    n = shared_prefix(encoded)
+    assert n > 100  # system message and few-shot turns
+    full = sequence_stats(model, encoder.batch(encoded, "cpu"))[0]
+    cut = [(ids[n:], n_prompt - n) for ids, n_prompt in encoded]
+    cached = sequence_stats(model, encoder.batch(cut, "cpu"), encoded[0][0][:n])[0]
+    assert np.allclose(full.detach().numpy(), cached.detach().numpy(), atol=1e-3)
     trained, log = train(model, tokenizer, data, settings)
     assert log.sft_steps == 1 and log.dpo_steps == 1
     assert np.isfinite(log.sft_loss[0]) and np.isfinite(log.dpo_loss[0])
@@ -100,7 +113,7 @@ def test_models_are_versioned_in_the_workspace(tmp_path: Path) -> None:
         find_model(ws, "nope")
     tuned = FinetunedModel("m-b", tmp_path / "ws" / "models" / "m-b")
     backend, prompt = generator(tuned)
-    assert prompt.prompt_version == "ft1" and backend.model_id == "m-b"
+    assert prompt.prompt_version == "v1" and backend.model_id == "m-b"
     assert generator(None)[1].prompt_version == "v1"
 
 

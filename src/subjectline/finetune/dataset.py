@@ -76,7 +76,7 @@ class TrainingSet:
     cases: dict[str, ThemeCase]
 
     def prompt(self, case_key: str, settings: FinetuneSettings) -> list[dict[str, str]]:
-        """The chat the fine-tuned model answers (its own, shorter prompt version)."""
+        """The chat the fine-tuned model answers (``settings.prompt_version``)."""
         prompt_settings = PromptSettings(prompt_version=settings.prompt_version)
         return build_prompt(self.cases[case_key].theme, prompt_settings, 0).chat()
 

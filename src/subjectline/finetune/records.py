@@ -43,7 +43,7 @@ class FinetuneSettings:
     dpo_epochs: int = 1
     batch_size: int = 8
     sft_lr: float = 3e-4
-    dpo_lr: float = 5e-5
+    dpo_lr: float = 1e-4
     dpo_beta: float = 0.1
     sft_weight: float = 1.0
     dpo_weight: float = 1.0
@@ -52,7 +52,7 @@ class FinetuneSettings:
     max_steps: int | None = None  # a cap per phase (tests, smoke runs)
     seed: int = 0
     base_prompt_version: str = "v1"
-    prompt_version: str = "ft1"
+    prompt_version: str = "v1"  # the fine-tuned model answers the base model's prompt
     # evaluation
     eval_users: int = 20_000
     eval_seed: int = 0
@@ -96,6 +96,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "synth_themes": 40,
         "movielens_themes": 16,
         "candidates": 6,
+        "dpo_epochs": 2,
         "eval_users": 10_000,
         "eval_themes": 12,
     },

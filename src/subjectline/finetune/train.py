@@ -35,6 +35,7 @@ class TrainingLog:
     entropy: list[float] = field(default_factory=list)
     seconds: float = 0.0
     trainable_parameters: int = 0
+    prefix_tokens: int = 0
 
     def summary(self) -> dict[str, Any]:
         def mean_tail(values: list[float], n: int = 5) -> float | None:
@@ -52,6 +53,7 @@ class TrainingLog:
             "entropy_last": mean_tail(self.entropy),
             "seconds": round(self.seconds, 1),
             "trainable_parameters": self.trainable_parameters,
+            "prefix_tokens": self.prefix_tokens,
         }
 
 
@@ -117,11 +119,45 @@ class Encoder:
         }
 
 
-def sequence_stats(model: Any, batch: dict[str, Any]) -> tuple[Any, Any, Any]:
-    """Per sequence: summed completion log-prob, completion token count, mean entropy."""
+def shared_prefix(encoded: Sequence[tuple[list[int], int]]) -> int:
+    """Tokens every prompt starts with (system message and few-shot turns)."""
+    if not encoded:
+        return 0
+    first = encoded[0][0]
+    n = min(n_prompt for _, n_prompt in encoded)
+    for ids, _ in encoded[1:]:
+        while n and ids[:n] != first[:n]:
+            n -= 1
+    # Keep one prompt token in the suffix: it predicts the first completion token.
+    return max(0, n - 1)
+
+
+def sequence_stats(
+    model: Any, batch: dict[str, Any], prefix: list[int] | None = None
+) -> tuple[Any, Any, Any]:
+    """Per sequence: summed completion log-prob, completion token count, mean entropy.
+
+    ``prefix`` (tokens every sequence of the batch starts with, already cut from
+    ``batch``) runs once, without a gradient, under the current adapter; its keys and
+    values are shared by the batch. The loss then sees LoRA's effect on the completion
+    and the theme's turn but not on the fixed few-shot prefix: 4-5 times fewer tokens
+    through the backward pass, and the forward pass is still exact.
+    """
     import torch
 
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    mask = batch["attention_mask"]
+    cache = None
+    if prefix:
+        with torch.no_grad():
+            cache = model(
+                input_ids=torch.tensor([prefix], device=mask.device), use_cache=True
+            ).past_key_values
+        cache.batch_repeat_interleave(mask.shape[0])
+        ones = torch.ones((mask.shape[0], len(prefix)), dtype=mask.dtype, device=mask.device)
+        mask = torch.cat([ones, mask], dim=1)
+    logits = model(
+        input_ids=batch["input_ids"], attention_mask=mask, past_key_values=cache, use_cache=False
+    ).logits
     logits = logits[:, :-1].float()
     labels = batch["labels"][:, 1:]
     mask = labels != IGNORE
@@ -182,7 +218,18 @@ def train(
     report = on_step or (lambda _phase, _i, _n: None)
 
     sft = data.sft.to_dicts()
-    encoded = [encoder.encode(data.prompt(r["case_key"], settings), r["completion"]) for r in sft]
+    pairs = data.pairs.to_dicts()
+
+    def encode(key: str, completion: str) -> tuple[list[int], int]:
+        return encoder.encode(data.prompt(key, settings), completion)
+
+    encoded = [encode(r["case_key"], r["completion"]) for r in sft]
+    chosen = [encode(p["case_key"], p["chosen"]) for p in pairs]
+    rejected = [encode(p["case_key"], p["rejected"]) for p in pairs]
+    n_prefix = shared_prefix(encoded + chosen + rejected)
+    prefix = (encoded + chosen)[0][0][:n_prefix] if n_prefix else []
+    encoded, chosen, rejected = (_cut(e, n_prefix) for e in (encoded, chosen, rejected))
+    log.prefix_tokens = n_prefix
     weights = torch.tensor([r["weight"] for r in sft], dtype=torch.float32, device=device)
     plan = _capped(
         [
@@ -196,9 +243,8 @@ def train(
     model.train()
     for step, rows in enumerate(plan):
         report("train: SFT", step, len(plan))
-        logp, counts, entropy = sequence_stats(
-            model, encoder.batch([encoded[i] for i in rows], device)
-        )
+        batch = encoder.batch([encoded[i] for i in rows], device)
+        logp, counts, entropy = sequence_stats(model, batch, prefix)
         w = weights[rows]
         nll = ((-logp / counts) * w).sum() / w.sum().clamp(min=1e-6)
         loss = settings.sft_weight * nll - settings.entropy_weight * entropy.mean()
@@ -210,16 +256,11 @@ def train(
     report("train: SFT", len(plan), len(plan))
     log.sft_steps = len(plan)
 
-    pairs = data.pairs.to_dicts()
     if pairs and settings.dpo_weight > 0:
-        chosen = [encoder.encode(data.prompt(p["case_key"], settings), p["chosen"]) for p in pairs]
-        rejected = [
-            encoder.encode(data.prompt(p["case_key"], settings), p["rejected"]) for p in pairs
-        ]
         model.eval()
         with torch.no_grad():  # the reference is the SFT model, frozen from here on
-            ref_c = _logps(model, encoder, chosen, settings.batch_size, device)
-            ref_r = _logps(model, encoder, rejected, settings.batch_size, device)
+            ref_c = _logps(model, encoder, chosen, prefix, settings.batch_size, device)
+            ref_r = _logps(model, encoder, rejected, prefix, settings.batch_size, device)
         model.train()
         half = max(1, settings.batch_size // 2)  # a pair is two sequences
         plan = _capped(
@@ -230,7 +271,7 @@ def train(
         for step, rows in enumerate(plan):
             report("train: DPO", step, len(plan))
             both = encoder.batch([chosen[i] for i in rows] + [rejected[i] for i in rows], device)
-            logp, counts, entropy = sequence_stats(model, both)
+            logp, counts, entropy = sequence_stats(model, both, prefix)
             k = len(rows)
             margin = (logp[:k] - ref_c[rows]) - (logp[k:] - ref_r[rows])
             dpo = -torch.nn.functional.logsigmoid(settings.dpo_beta * margin).mean()
@@ -253,13 +294,22 @@ def train(
     return model, log
 
 
+def _cut(encoded: list[tuple[list[int], int]], n: int) -> list[tuple[list[int], int]]:
+    return [(ids[n:], n_prompt - n) for ids, n_prompt in encoded]
+
+
 def _logps(
-    model: Any, encoder: Encoder, encoded: list[tuple[list[int], int]], size: int, device: str
+    model: Any,
+    encoder: Encoder,
+    encoded: list[tuple[list[int], int]],
+    prefix: list[int],
+    size: int,
+    device: str,
 ) -> Any:
     import torch
 
     parts = [
-        sequence_stats(model, encoder.batch(encoded[i : i + size], device))[0]
+        sequence_stats(model, encoder.batch(encoded[i : i + size], device), prefix)[0]
         for i in range(0, len(encoded), size)
     ]
     return torch.cat(parts)
