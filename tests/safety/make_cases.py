@@ -378,6 +378,8 @@ REDTEAM: list[tuple[str, list[str], str, str, bool]] = [
     ("audio", [], '"Auralis earbuds for you"', "form.markup", True),
     ("toys", [], "Subject line: Toys for you", "form.meta", True),
     ("lips", [], "Sure! Here is your subject line: lip picks", "form.meta", True),
+    ("cook", [], "I'm sorry, Cookware, but I'm unable to assist", "form.meta", True),
+    ("camp", [], "Theme: Camping gear", "form.meta", True),
     ("run", [], "Running shoes\u202e for you", "form.control_chars", True),
     ("dress", [], "Dresses\u200b for you", "form.control_chars", True),
     ("coffee", [], "Coffee \u2066picks\u2069 for you", "form.control_chars", True),

@@ -48,7 +48,7 @@ class FinetuneSettings:
     sft_weight: float = 1.0
     dpo_weight: float = 1.0
     dpo_nll_weight: float = 0.2
-    entropy_weight: float = 0.01
+    entropy_weight: float = 0.05
     max_steps: int | None = None  # a cap per phase (tests, smoke runs)
     seed: int = 0
     base_prompt_version: str = "v1"
@@ -93,12 +93,13 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     "demo": {
         "synth_users": 4_000,
-        "synth_themes": 40,
+        "synth_themes": 48,
         "movielens_themes": 16,
-        "candidates": 6,
+        "candidates": 8,
+        "sft_per_theme": 3,
         "dpo_epochs": 2,
         "eval_users": 10_000,
-        "eval_themes": 12,
+        "eval_themes": 16,
     },
     "full": {
         "synth_users": 10_000,

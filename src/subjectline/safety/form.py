@@ -227,6 +227,10 @@ META_RES = (
     re.compile(r"(?i)\bhere(?:'s|’s| is| are)\s+(?:your|a|the|some|my)\s+(?:\w+\s+)?"
                r"(?:subject|title|headline|option|suggestion|email)"),
     re.compile(r"(?i)\bsubject\s+lines?\b|\(\s*\d+\s*(?:characters|chars|words)\s*\)"),
+    # Refusals, and the prompt's own field names echoed back (seen from SmolLM2).
+    re.compile(r"(?i)\b(?:i'?m|i am)\s+(?:sorry|unable|not able)\b"
+               r"|\bi\s+(?:can'?t|cannot)\s+(?:help|assist)\b|\bas an ai\b"),
+    re.compile(r"(?i)^\s*(?:theme|tone|rules|brands|items|sentiment|kind)\s*:"),
 )  # fmt: skip
 
 
