@@ -9,9 +9,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import typer
 
 from subjectline.errors import DataError
 from subjectline.experiment.analysis import analyze
+from subjectline.experiment.cli import _parse_spending
 
 CLI = [sys.executable, "-c", "from subjectline.cli import main; main()"]
 
@@ -96,8 +98,12 @@ def test_cli_analyze_json_and_exit_codes(small: pl.DataFrame, tmp_path: Path) ->
         "p_value",
         "p_value_adjusted",
         "method",
+        "sequential",
+        "group_sequential",
     }
     assert all(keys <= set(c) for c in result["comparisons"])
+    design = result["comparisons"][0]["group_sequential"]
+    assert design["spending"] == "obrien_fleming" and design["looks"] == 14
     assert set(result["srm"]) >= {"expected_shares", "p_value", "mismatch"}
 
     failed = _run("experiment", "analyze", "--sends", str(path), "--control", "nope")
@@ -109,5 +115,23 @@ def test_cli_bench_aa_json() -> None:
     done = _run("bench", "aa", "--runs", "200", "--json")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    for key in ("fixed_horizon", "naive_daily_peeking", "sequential"):
+    for key in ("fixed_horizon", "naive_daily_peeking", "sequential", "always_valid_msprt"):
         assert 0 <= result[key]["false_positive_rate"] <= 1
+    assert result["sequential"]["method"].startswith("group sequential")
+    assert result["always_valid_msprt"]["method"].startswith("mSPRT")
+
+
+def test_cli_analyze_planned_looks_and_spending(small: pl.DataFrame, tmp_path: Path) -> None:
+    path = tmp_path / "sends.parquet"
+    small.write_parquet(path)
+    args = ("experiment", "analyze", "--sends", str(path), "--control", "template")
+    done = _run(*args, "--spending", "pocock", "--planned-looks", "28", "--json")
+    assert done.returncode == 0, done.stderr
+    design = json.loads(done.stdout)["comparisons"][0]["group_sequential"]
+    assert (design["spending"], design["looks"], design["planned_looks"]) == ("pocock", 14, 28)
+    assert design["information_fractions"][-1] == 0.5
+    table = _run(*args, "--planned-looks", "28")
+    assert table.returncode == 0, table.stderr
+    assert "14/28" in table.stdout
+    with pytest.raises(typer.BadParameter, match="--spending"):
+        _parse_spending("haybittle")

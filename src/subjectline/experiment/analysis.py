@@ -23,6 +23,12 @@ import polars as pl
 
 from subjectline.errors import DataError
 from subjectline.experiment.definition import HOLDOUT, METRICS, Experiment
+from subjectline.experiment.group_sequential import (
+    GroupSequentialResult,
+    Spending,
+    group_sequential_test,
+    informative_looks,
+)
 from subjectline.experiment.stats import (
     Comparison,
     Correction,
@@ -73,6 +79,7 @@ class MetricComparison:
     p_value_adjusted: float
     sequential_p_value: float
     sequential_ci95: tuple[float, float]
+    group_sequential: GroupSequentialResult | None = None
 
     def to_dict(self) -> dict[str, Any]:
         r = self.result
@@ -94,6 +101,7 @@ class MetricComparison:
                 "ci95": list(self.sequential_ci95),
                 "method": "mSPRT (normal mixture)",
             },
+            "group_sequential": self.group_sequential.to_dict() if self.group_sequential else None,
         }
 
 
@@ -129,12 +137,17 @@ def analyze(
     cuped: bool = True,
     mixture_lift: float = 0.10,
     srm_threshold: float = 0.001,
+    alpha: float = 0.05,
+    spending: Spending = "obrien_fleming",
+    planned_looks: int | None = None,
 ) -> Analysis:
     """Per-arm metrics, treatment-vs-control comparisons, SRM and sequential results.
 
     ``expected_shares`` (arm -> planned share) defaults to equal shares; CUPED runs when
     the sends have ``pre_value`` and ``cuped`` is true. ``mixture_lift`` sets the mSPRT
-    mixture scale: ``tau = mixture_lift · control mean``.
+    mixture scale: ``tau = mixture_lift · control mean``. With ``sent_at``, each comparison
+    also gets a group-sequential test at level ``alpha`` over the daily looks (``spending``
+    function; ``planned_looks`` days planned, default: the days seen, a final reading).
     """
     sums, name = sufficient_statistics(sends)
     totals = sums.group_by("arm").agg(pl.exclude("arm", "day").sum()).sort("arm")
@@ -157,13 +170,16 @@ def analyze(
         arm: {c: part[c].to_numpy().astype(float) for c in part.columns if c not in ("arm", "day")}
         for (arm,), part in cumulative.group_by("arm")
     }
-    comparisons: list[tuple[str, str, Comparison, tuple[float, tuple[float, float]]]] = []
+    design = _Design(alpha, spending, planned_looks) if days.null_count() < len(days) else None
+    comparisons: list[tuple[str, str, Comparison, _Sequential]] = []
     timeline_parts: list[pl.DataFrame] = []
     for treatment in (a for a in by_arm if a != control):
         for metric in METRICS:
             with np.errstate(divide="ignore", invalid="ignore"):
                 result = _compare(metric, numeric[control], numeric[treatment], use_cuped)
-            seq, part = _sequential(metric, arrays[control], arrays[treatment], days, mixture_lift)
+            seq, part = _sequential(
+                metric, arrays[control], arrays[treatment], days, mixture_lift, design
+            )
             part = part.with_columns(pl.lit(treatment).alias("treatment"))
             comparisons.append((metric, treatment, result, seq))
             timeline_parts.append(part)
@@ -176,7 +192,7 @@ def analyze(
     return Analysis(
         arms=arms,
         comparisons=[
-            MetricComparison(m, t, control, r, adj, seq[0], seq[1])
+            MetricComparison(m, t, control, r, adj, seq.p_value, seq.ci95, seq.group_sequential)
             for (m, t, r, seq), adj in zip(comparisons, adjusted, strict=True)
         ],
         srm=srm,
@@ -196,6 +212,7 @@ def analyze_experiment(
         experiment.expected_shares(include_holdout=experiment.holdout_share > 0),
         correction,
         mixture_lift=experiment.mde,
+        alpha=experiment.alpha,
     )
 
 
@@ -440,22 +457,57 @@ def _cumulative(sums: pl.DataFrame) -> pl.DataFrame:
     return grid.with_columns(pl.col(value_cols).cum_sum().over("arm"))
 
 
-def _sequential(
-    metric: str, c: dict[str, Any], t: dict[str, Any], days: pl.Series, mixture_lift: float
-) -> tuple[tuple[float, tuple[float, float]], pl.DataFrame]:
-    """mSPRT over the daily looks (cumulative sums ``c``, ``t`` per day).
+@dataclass(frozen=True)
+class _Design:
+    alpha: float
+    spending: Spending
+    planned_looks: int | None
 
-    Returns the last look (p-value, confidence sequence) and the timeline of all looks.
+
+@dataclass(frozen=True)
+class _Sequential:
+    p_value: float
+    ci95: tuple[float, float]
+    group_sequential: GroupSequentialResult | None
+
+
+def _sequential(
+    metric: str,
+    c: dict[str, Any],
+    t: dict[str, Any],
+    days: pl.Series,
+    mixture_lift: float,
+    design: _Design | None,
+) -> tuple[_Sequential, pl.DataFrame]:
+    """mSPRT and the group-sequential test over the daily looks (cumulative sums per day).
+
+    Returns the last look (mSPRT p-value, confidence sequence; group-sequential reading)
+    and the timeline of all looks.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         mc, vc = _mean_var(c, metric)
         mt, vt = _mean_var(t, metric)
         variance = vc / c["n"] + vt / t["n"]
+        z = (mt - mc) / np.sqrt(variance)
+        # Information of the difference ∝ 1/Var: n_c·n_t/(n_c + n_t) for every metric.
+        information = c["n"] * t["n"] / (c["n"] + t["n"])
     diff = mt - mc
     tau = mixture_lift * abs(float(mc[-1])) if np.isfinite(mc[-1]) else 0.0
     tau2 = max(tau * tau, float(np.nanmax(variance)) * 1e-6, np.finfo(float).tiny)
     p_values, lower, upper = msprt(diff, variance, tau2)
     half = 1.959963984540054 * np.sqrt(variance)
+    gs = None
+    gs_boundary = np.full(len(days), np.nan)
+    if design is not None:
+        gs = group_sequential_test(
+            z, information, design.alpha, design.spending, design.planned_looks
+        )
+        if gs is not None:
+            # null in the timeline where a day is no look or its look spends no alpha.
+            finite = np.array(gs.boundaries)
+            gs_boundary[informative_looks(information)] = np.where(
+                np.isfinite(finite), finite, np.nan
+            )
     part = pl.DataFrame(
         {
             "metric": metric,
@@ -470,7 +522,9 @@ def _sequential(
             "cs_low": lower,
             "cs_high": upper,
             "sequential_p_value": p_values,
+            "z": z,
+            "gs_boundary": gs_boundary,
         }
     ).with_columns(pl.col(pl.Float64).fill_nan(None))
-    last = (float(p_values[-1]), (float(lower[-1]), float(upper[-1])))
+    last = _Sequential(float(p_values[-1]), (float(lower[-1]), float(upper[-1])), gs)
     return last, part

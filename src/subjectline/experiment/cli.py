@@ -6,7 +6,7 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
 from rich.console import Console
@@ -14,6 +14,9 @@ from rich.table import Table
 
 from subjectline.errors import DataError, SubjectlineError
 from subjectline.workspace import DEFAULT_WORKSPACE, Workspace
+
+if TYPE_CHECKING:
+    from subjectline.experiment.group_sequential import Spending
 
 out = Console()
 WorkspaceOption = typer.Option(DEFAULT_WORKSPACE, "--workspace", "-w", help="Workspace directory.")
@@ -36,6 +39,14 @@ def _parse_shares(text: str, option: str) -> dict[str, float]:
     if not shares:
         raise typer.BadParameter(f"{option}: no arms given")
     return shares
+
+
+def _parse_spending(text: str) -> Spending:
+    from subjectline.experiment.group_sequential import SPENDING_NAMES
+
+    if text not in SPENDING_NAMES:
+        raise typer.BadParameter(f"--spending must be one of {', '.join(SPENDING_NAMES)}")
+    return cast("Spending", text)
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
@@ -129,6 +140,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         correction: str,
         cuped: bool,
         workspace: Path,
+        spending: str = "obrien_fleming",
+        planned_looks: int | None = None,
     ) -> tuple[Any, str]:
         from subjectline.experiment.analysis import analyze
         from subjectline.experiment.definition import load_experiment
@@ -137,14 +150,25 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             raise typer.BadParameter("--correction must be holm, bh or none")
         method: Any = "fdr_bh" if correction == "bh" else correction
         shares = _parse_shares(expected, "--expected") if expected else None
-        mixture = 0.10
+        mixture, alpha = 0.10, 0.05
         if experiment_id:
             experiment = load_experiment(Workspace(workspace), experiment_id)
             control = control or experiment.control
             shares = shares or experiment.expected_shares(include_holdout=True)
-            mixture = experiment.mde
+            mixture, alpha = experiment.mde, experiment.alpha
         control = control or "template"
-        return analyze(sends, control, shares, method, cuped, mixture), control
+        analysis = analyze(
+            sends,
+            control,
+            shares,
+            method,
+            cuped,
+            mixture,
+            alpha=alpha,
+            spending=_parse_spending(spending),
+            planned_looks=planned_looks,
+        )
+        return analysis, control
 
     SendsOption = typer.Option(..., "--sends", help="CSV/Parquet, one row per send.")
     ControlOption = typer.Option(None, help="Control arm (default: the experiment's, or template).")
@@ -152,6 +176,15 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     ExperimentOption = typer.Option(None, "--experiment", help="Stored experiment id.")
     CorrectionOption = typer.Option("holm", help="holm, bh (Benjamini-Hochberg) or none.")
     CupedOption = typer.Option(True, "--cuped/--no-cuped", help="CUPED when pre_value exists.")
+    SpendingOption = typer.Option(
+        "obrien_fleming", help="Group-sequential alpha spending: obrien_fleming or pocock."
+    )
+    PlannedLooksOption = typer.Option(
+        None,
+        min=1,
+        help="Daily looks planned for the group-sequential test (default: the days in the "
+        "sends, i.e. a final reading).",
+    )
 
     @exp_app.command("analyze")
     def analyze_cmd(
@@ -161,12 +194,22 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         experiment_id: str | None = ExperimentOption,
         correction: str = CorrectionOption,
         cuped: bool = CupedOption,
+        spending: str = SpendingOption,
+        planned_looks: int | None = PlannedLooksOption,
         workspace: Path = WorkspaceOption,
         as_json: bool = JsonOption,
     ) -> None:
         """Per-arm metrics, lifts with intervals, p-values, SRM and sequential results."""
         analysis, _ = _run_analysis(
-            sends, control, expected, experiment_id, correction, cuped, workspace
+            sends,
+            control,
+            expected,
+            experiment_id,
+            correction,
+            cuped,
+            workspace,
+            spending,
+            planned_looks,
         )
         result = analysis.to_dict()
         if as_json:
@@ -183,6 +226,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         experiment_id: str | None = ExperimentOption,
         correction: str = CorrectionOption,
         cuped: bool = CupedOption,
+        spending: str = SpendingOption,
+        planned_looks: int | None = PlannedLooksOption,
         workspace: Path = WorkspaceOption,
         as_json: bool = JsonOption,
     ) -> None:
@@ -190,7 +235,15 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         from subjectline.experiment.report import write_report
 
         analysis, control_arm = _run_analysis(
-            sends, control, expected, experiment_id, correction, cuped, workspace
+            sends,
+            control,
+            expected,
+            experiment_id,
+            correction,
+            cuped,
+            workspace,
+            spending,
+            planned_looks,
         )
         paths = write_report(analysis, control_arm, out_dir, title=experiment_id or "")
         if as_json:
@@ -243,23 +296,37 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         sends_per_day: int = typer.Option(10_000, min=100, help="Per arm and day."),
         rate: float = typer.Option(0.02, help="True CTR of both arms."),
         alpha: float = typer.Option(0.05),
+        spending: str = typer.Option(
+            "obrien_fleming", help="Group-sequential alpha spending: obrien_fleming or pocock."
+        ),
         seed: int = typer.Option(0),
         as_json: bool = JsonOption,
     ) -> None:
-        """False-positive rates of A/A tests: fixed horizon, daily peeking, mSPRT."""
+        """A/A false-positive rates: fixed horizon, daily peeking, group-sequential, mSPRT."""
         from subjectline.experiment.aa import AAConfig, simulate_aa
 
-        result = simulate_aa(AAConfig(runs, days, sends_per_day, rate, alpha, seed=seed))
+        config = AAConfig(
+            runs,
+            days,
+            sends_per_day,
+            rate,
+            alpha,
+            spending=_parse_spending(spending),
+            seed=seed,
+        )
+        result = simulate_aa(config)
         if as_json:
             _print_json(result)
             return
-        for name in ("fixed_horizon", "naive_daily_peeking", "sequential"):
+        for name in ("fixed_horizon", "naive_daily_peeking", "sequential", "always_valid_msprt"):
             r = result[name]
             low, high = r["ci95"]
             out.print(f"{name}: {r['false_positive_rate']:.3f} (95% CI {low:.3f}-{high:.3f})")
 
 
 def _print_tables(result: dict[str, Any]) -> None:
+    from subjectline.experiment.group_sequential import verdict
+
     arms = Table("arm", "n", "open", "CTR", "CTOR", "CVR", "unsub", "rev/send")
     for arm, s in result["arms"].items():
         arms.add_row(
@@ -269,7 +336,9 @@ def _print_tables(result: dict[str, Any]) -> None:
             f"{s['revenue_per_send']:.4f}",
         )
     out.print(arms)
-    comps = Table("metric", "treatment", "lift", "95% CI", "p", "p adj", "seq. p", "method")
+    comps = Table(
+        "metric", "treatment", "lift", "95% CI", "p", "p adj", "mSPRT p", "group seq.", "method"
+    )
     for c in result["comparisons"]:
         low, high = c["relative_lift_ci95"]
         comps.add_row(
@@ -280,6 +349,7 @@ def _print_tables(result: dict[str, Any]) -> None:
             f"{c['p_value']:.3g}",
             f"{c['p_value_adjusted']:.3g}",
             f"{c['sequential']['p_value']:.3g}",
+            verdict(c["group_sequential"], compact=True) if c["group_sequential"] else "-",
             c["method"],
         )
     out.print(comps)

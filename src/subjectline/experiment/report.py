@@ -13,6 +13,7 @@ import polars as pl
 
 from subjectline.experiment.analysis import Analysis
 from subjectline.experiment.definition import METRICS
+from subjectline.experiment.group_sequential import verdict
 
 _TEMPLATE = jinja2.Template(
     """<!doctype html>
@@ -47,17 +48,21 @@ all metrics and arms. Rates: pooled two-proportion z-test, unpooled Wald interva
 Welch t-test; CTOR: delta method{{ '; CUPED on pre_value' if cuped else '' }}.</p>
 <img alt="lift" src="data:image/png;base64,{{ plots.lift }}">
 <table><tr><th>metric</th><th>treatment</th><th>difference</th><th>95% CI</th>
-<th>relative lift</th><th>95% CI</th><th>p</th><th>p adjusted</th><th>always-valid p</th></tr>
+<th>relative lift</th><th>95% CI</th><th>p</th><th>p adjusted</th><th>always-valid p</th>
+<th>group-sequential</th></tr>
 {% for c in comparisons %}<tr><td>{{ c.metric }}</td><td>{{ c.treatment }}</td>
 <td>{{ fmt(c.difference) }}</td><td>[{{ fmt(c.ci95[0]) }}, {{ fmt(c.ci95[1]) }}]</td>
 <td>{{ pct(c.relative_lift) }}</td>
 <td>[{{ pct(c.relative_lift_ci95[0]) }}, {{ pct(c.relative_lift_ci95[1]) }}]</td>
 <td>{{ '%.3g' % c.p_value }}</td><td>{{ '%.3g' % c.p_value_adjusted }}</td>
-<td>{{ '%.3g' % c.sequential.p_value }}</td></tr>{% endfor %}</table>
+<td>{{ '%.3g' % c.sequential.p_value }}</td>
+<td>{{ gs_cell(c.group_sequential) }}</td></tr>{% endfor %}</table>
 {% if plots.timeline %}
 <h2>Cumulative results over time</h2>
 <p>Daily cumulative difference; light band: fixed-horizon 95% interval (not valid under
-peeking), dark band: mSPRT 95% confidence sequence (valid at every look).</p>
+peeking), dark band: mSPRT 95% confidence sequence (valid at every look). Group-sequential
+column: Lan-DeMets alpha spending over the planned daily looks (valid for those looks only;
+it spends the whole alpha, so it usually rejects sooner than the mSPRT).</p>
 <img alt="timeline" src="data:image/png;base64,{{ plots.timeline }}">
 {% else %}<p>No <code>sent_at</code> column: no results over time.</p>{% endif %}
 </body></html>"""
@@ -166,6 +171,7 @@ def write_report(
         plots=plots,
         fmt=lambda v: f"{v:,.0f}" if isinstance(v, int) else f"{v:.4g}",
         pct=lambda v: f"{100 * v:+.2f}%",
+        gs_cell=lambda gs: verdict(gs) if gs else "no sent_at",
     )
     html_path = out_dir / "report.html"
     html_path.write_text(html)
