@@ -86,7 +86,8 @@ def build_training_set(
 ) -> TrainingSet:
     """Rejection sampling: per theme the ``sft_per_theme`` best passing candidates that
     score at least the template, weighted by reward / best reward; DPO pairs: the best
-    passing candidate against each of the two worst, when the margin is large enough."""
+    passing candidate against each of the ``pairs_per_theme`` worst (failing ones first,
+    as they earn 0), when the margin is large enough."""
     sft_rows: list[tuple[str, str, float]] = []
     pair_rows: list[tuple[str, str, str, float]] = []
     for (case_key,), group in scored.group_by("case_key", maintain_order=True):
@@ -99,7 +100,7 @@ def build_training_set(
         if passing.height == 0 or llm.height < 2:
             continue
         best = passing.row(0, named=True)
-        for worst in llm.tail(2).iter_rows(named=True):
+        for worst in llm.tail(settings.pairs_per_theme).iter_rows(named=True):
             margin = float(best["reward"] - worst["reward"])
             if worst["title"] != best["title"] and margin >= settings.min_pair_margin:
                 pair_rows.append((str(case_key), best["title"], worst["title"], margin))

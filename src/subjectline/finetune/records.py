@@ -33,6 +33,7 @@ class FinetuneSettings:
     candidates: int = 8
     lam: float | None = None
     sft_per_theme: int = 2
+    pairs_per_theme: int = 2
     min_pair_margin: float = 0.05
     # model
     lora_r: int = 8
@@ -97,9 +98,11 @@ PRESETS: dict[str, dict[str, Any]] = {
         "movielens_themes": 16,
         "candidates": 8,
         "sft_per_theme": 3,
-        "dpo_epochs": 2,
+        "pairs_per_theme": 3,
+        "sft_epochs": 3,
+        "dpo_epochs": 3,
         "eval_users": 10_000,
-        "eval_themes": 16,
+        "eval_themes": 24,
     },
     "full": {
         "synth_users": 10_000,
@@ -107,10 +110,11 @@ PRESETS: dict[str, dict[str, Any]] = {
         "movielens_themes": 24,
         "candidates": 12,
         "sft_per_theme": 3,
+        "pairs_per_theme": 4,
         "sft_epochs": 3,
-        "dpo_epochs": 2,
+        "dpo_epochs": 3,
         "eval_users": 50_000,
-        "eval_themes": 16,
+        "eval_themes": 32,
     },
 }
 
