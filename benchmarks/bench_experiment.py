@@ -126,7 +126,16 @@ def main() -> None:
             "method": ctr.result.method,
         },
         "srm_p_value": ours.srm.p_value,
-        "aa": {k: aa[k] for k in ("fixed_horizon", "naive_daily_peeking", "sequential", "config")},
+        "aa": {
+            k: aa[k]
+            for k in (
+                "fixed_horizon",
+                "naive_daily_peeking",
+                "sequential",
+                "always_valid_msprt",
+                "config",
+            )
+        },
         "aa_seconds": aa["seconds"],
         "machine": {
             "cpus": os.cpu_count(),
