@@ -112,6 +112,11 @@ def test_models_are_versioned_in_the_workspace(tmp_path: Path) -> None:
     with pytest.raises(SubjectlineError, match="known: m-a, m-b"):
         find_model(ws, "nope")
     tuned = FinetunedModel("m-b", tmp_path / "ws" / "models" / "m-b")
+    assert tuned.settings == FinetuneSettings()
+    tuned.update_manifest(settings=FinetuneSettings().to_dict() | {"from_the_future": 1})
+    with pytest.raises(SubjectlineError, match="from_the_future"):
+        _ = tuned.settings
+    tuned.update_manifest(settings=FinetuneSettings().to_dict())
     backend, prompt = generator(tuned)
     assert prompt.prompt_version == "v1" and backend.model_id == "m-b"
     assert generator(None)[1].prompt_version == "v1"

@@ -127,7 +127,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """``{"base": metrics, "finetuned": metrics, "reward_difference", "simulator"}``."""
     say = status or (lambda _s: None)
-    settings = FinetuneSettings(**model.manifest["settings"])
+    settings = model.settings
     say("held-out themes")
     world = build_world(eval_config(settings))
     eval_cases = world_cases(world)

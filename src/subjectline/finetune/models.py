@@ -4,12 +4,14 @@ model card."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from subjectline.errors import SubjectlineError
+from subjectline.finetune.records import FinetuneSettings
 from subjectline.generate import PromptSettings, TitleBackend, make_backend
 from subjectline.workspace import Workspace
 
@@ -36,6 +38,17 @@ class FinetunedModel:
         tmp = self.path / (MANIFEST + ".partial")
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
         tmp.replace(self.path / MANIFEST)
+
+    @property
+    def settings(self) -> FinetuneSettings:
+        stored = self.manifest.get("settings", {})
+        unknown = sorted(set(stored) - {f.name for f in dataclasses.fields(FinetuneSettings)})
+        if unknown:
+            raise SubjectlineError(
+                f"{self.path / MANIFEST}: settings {', '.join(unknown)} are not known to this "
+                "version of subjectline; retrain with `subjectline finetune run`"
+            )
+        return FinetuneSettings(**stored)
 
     @property
     def prompt_version(self) -> str:
