@@ -19,10 +19,10 @@ if __name__ == "__main__":
     preset = sys.argv[1] if len(sys.argv) > 1 else "demo"
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        run = cli_json("finetune", "run", "--preset", preset, "-w", tmp)
+        run = cli_json("finetune", "run", "--preset", preset, "-w", tmp, "--json")
         run_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        evaluation = cli_json("finetune", "evaluate", "-w", tmp)
+        evaluation = cli_json("finetune", "evaluate", "-w", tmp, "--json")
         eval_seconds = time.perf_counter() - started
     write(
         f"finetune_{preset}",
