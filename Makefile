@@ -24,7 +24,7 @@ $(ASSETS): $(STAMP) src/subjectline/assets.py
 	touch $(ASSETS)
 
 demo: install
-	$(BIN)/subjectline demo --out $(DEMO_OUT)
+	$(BIN)/subjectline demo --out $(DEMO_OUT) --finetune demo
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -160,9 +160,9 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         seed: int = typer.Option(0),
         backend: str = typer.Option("local", help="local, openai or template"),
         finetune: str = typer.Option(
-            "demo",
-            help="Size of the generator's fine-tuning round (smoke, demo, full) or 'none'; "
-            "a model trained with the same settings is reused",
+            "none",
+            help="Also run a fine-tuning round of the generator: smoke, demo or full "
+            "(`make demo` asks for demo); a model trained with the same settings is reused",
         ),
     ) -> None:
         """Synthetic marketplace -> ingest -> campaign -> fine-tuning round, all on the
