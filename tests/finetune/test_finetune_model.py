@@ -128,3 +128,28 @@ def test_cli_evaluate_without_a_model_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["finetune", "evaluate", "-w", str(tmp_path)])
     assert result.exit_code == 1
     assert "finetune run" in result.output
+
+
+def test_demo_reuses_a_model_trained_with_the_same_settings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from subjectline.finetune.records import preset_settings
+    from subjectline.pipeline.cli import _demo_finetune
+
+    metrics = {"reward_mean": 0.4, "safety_pass_rate": 0.8, "distinct_2": 0.5}
+    folder = tmp_path / "models" / "m-demo"
+    folder.mkdir(parents=True)
+    (folder / "m-demo.gguf").write_bytes(b"")
+    manifest = {
+        "created_at": "2026-12-01",
+        "settings": preset_settings("demo").to_dict(),
+        "evaluation": {
+            "base": metrics,
+            "finetuned": metrics | {"reward_mean": 0.5},
+            "reward_difference": {"estimate": 0.1, "ci95": [0.05, 0.15]},
+        },
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    _demo_finetune(Workspace(tmp_path), "demo")  # would train for minutes if not reused
+    printed = capsys.readouterr().out
+    assert "reusing m-demo" in printed and "reward 0.4 -> 0.5" in printed
