@@ -103,8 +103,8 @@ def test_models_are_versioned_in_the_workspace(tmp_path: Path) -> None:
         folder = tmp_path / "ws" / "models" / f"m-{stamp}"
         folder.mkdir(parents=True)
         (folder / f"m-{stamp}.gguf").write_bytes(b"")
-        manifest = {"created_at": f"2026-12-0{1 if stamp == 'a' else 2}", "settings": {}}
-        manifest["settings"] = FinetuneSettings().to_dict()
+        day = 1 if stamp == "a" else 2
+        manifest = {"created_at": f"2026-12-0{day}", "settings": FinetuneSettings().to_dict()}
         (folder / "manifest.json").write_text(json.dumps(manifest))
     (tmp_path / "ws" / "models" / "half-written").mkdir()  # no manifest: not a model
     assert [m.id for m in list_models(ws)] == ["m-a", "m-b"]

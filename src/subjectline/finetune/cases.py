@@ -14,16 +14,14 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from subjectline.data.contract import Item, Promotion
+from subjectline.data.contract import Promotion
 from subjectline.recommend.api import default_as_of, recommend_for_users
 from subjectline.safety import CheckContext
 from subjectline.score.choose import catalog_vocabulary, theme_context
 from subjectline.score.objectives import ThemeContext
-from subjectline.simulate.simulator import World
+from subjectline.simulate.simulator import ITEMS_PER_THEME, World
 from subjectline.themes.contract import Theme
-from subjectline.themes.extract import ThemeConfig, assign_themes
-
-ITEMS_PER_THEME = 6
+from subjectline.themes.extract import ThemeConfig, assign_themes, representative_items
 
 
 @dataclass(frozen=True)
@@ -66,24 +64,6 @@ def world_cases(world: World) -> list[ThemeCase]:
     ]
 
 
-def _top_items(assignment_users: pl.DataFrame, items: pl.DataFrame) -> dict[str, list[Item]]:
-    counted = (
-        assignment_users.select("theme_key", pl.col("item_ids").list.head(3))
-        .explode("item_ids")
-        .group_by("theme_key", "item_ids")
-        .len()
-        .sort(["theme_key", "len", "item_ids"], descending=[False, True, False])
-        .group_by("theme_key", maintain_order=True)
-        .head(ITEMS_PER_THEME)
-        .rename({"item_ids": "item_id"})
-        .join(items, on="item_id")
-    )
-    out: dict[str, list[Item]] = {}
-    for row in counted.iter_rows(named=True):
-        out.setdefault(row["theme_key"], []).append(Item.from_row(row))
-    return out
-
-
 def marketplace_cases(
     frames: dict[str, pl.DataFrame], source: str, max_themes: int, k: int = 8
 ) -> list[ThemeCase]:
@@ -92,7 +72,7 @@ def marketplace_cases(
     as_of = default_as_of(interactions)
     recs = recommend_for_users(interactions, items, k=k, model="ease", as_of=as_of)
     assignment = assign_themes(recs, items, as_of, ThemeConfig(max_themes=max_themes))
-    by_theme = _top_items(assignment.users, items)
+    by_theme = representative_items(assignment.users, items, ITEMS_PER_THEME)
     vocab = catalog_vocabulary(items)
     promotions = [
         Promotion.from_row(r)

@@ -29,7 +29,7 @@ from subjectline.finetune.run import (
 )
 from subjectline.generate import GenerationStats
 from subjectline.score.text import sentiment, title_features, words
-from subjectline.simulate.simulator import build_world, simulate
+from subjectline.simulate.simulator import World, build_world, simulate
 from subjectline.workspace import Workspace
 
 StatusFn = Callable[[str], None]
@@ -97,6 +97,7 @@ def _by_theme_key(cases: Sequence[ThemeCase], candidates: Mapping[str, Sequence[
 
 def simulator_comparison(
     settings: FinetuneSettings,
+    world: World,
     cases: Sequence[ThemeCase],
     base: Mapping[str, Sequence[str]],
     tuned: Mapping[str, Sequence[str]],
@@ -108,7 +109,8 @@ def simulator_comparison(
     out: dict[str, Any] = {"users": config.users, "seed": config.seed, "ctr": {}, "lift": {}}
     results = {}
     for name, candidates in (("base", base), ("finetuned", tuned)):
-        payload = simulate(config, None, lambdas, _by_theme_key(cases, candidates)).payload
+        by_theme = _by_theme_key(cases, candidates)
+        payload = simulate(config, None, lambdas, by_theme, world=world).payload
         results[name] = payload
         rerank = payload["policies"]["llm_rerank"]
         out["ctr"][name] = {"ctr": rerank["ctr"], "ci95": rerank["ci95"]["ctr"]}
@@ -152,7 +154,9 @@ def evaluate(
         c.key: [*candidates["base"].get(c.key, ()), *candidates["finetuned"].get(c.key, ())]
         for c in eval_cases
     }
-    engagement = {"synthetic": synthetic_engagement(eval_config(settings), eval_cases, union, None)}
+    engagement = {
+        "synthetic": synthetic_engagement(eval_config(settings), world, eval_cases, union)
+    }
     for name in ("base", "finetuned"):
         scored[name] = score_candidates(cases, candidates[name], settings.lam, lambdas, engagement)
         metrics[name] = generator_metrics(scored[name], gen_stats[name])
@@ -169,7 +173,7 @@ def evaluate(
     if simulator:
         say("simulator")
         payload["simulator"] = simulator_comparison(
-            settings, eval_cases, candidates["base"], candidates["finetuned"], lambdas
+            settings, world, eval_cases, candidates["base"], candidates["finetuned"], lambdas
         )
     return payload
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 # LoRA goes on the value/output projections and the MLP only: llama.cpp stores q/k
@@ -75,8 +75,8 @@ class FinetuneSettings:
         return asdict(self)
 
     def digest(self) -> str:
-        payload = {f.name: getattr(self, f.name) for f in fields(self)}
-        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:10]
+        text = json.dumps(self.to_dict(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
 # Named sizes: "demo" runs in minutes on 2 CPU cores; "full" is the documented full round.

@@ -18,7 +18,7 @@ from subjectline.finetune.dataset import (
 from subjectline.finetune.models import CARD, MANIFEST, FinetunedModel, generator, models_root
 from subjectline.finetune.records import FinetuneSettings
 from subjectline.finetune.reward import AudienceEngagement
-from subjectline.simulate.simulator import SimulationConfig, build_world, prepare
+from subjectline.simulate.simulator import SimulationConfig, World, build_world, prepare
 from subjectline.workspace import Workspace
 
 StatusFn = Callable[[str], None]
@@ -46,10 +46,12 @@ def train_config(settings: FinetuneSettings) -> SimulationConfig:
 
 @dataclass
 class Sources:
-    """Training cases and held-out cases of the training sources."""
+    """Training cases and held-out cases of the training sources, and the synthetic
+    world they come from."""
 
     train: list[ThemeCase]
     held_out: list[ThemeCase]
+    world: World
 
 
 def collect_sources(settings: FinetuneSettings, exclude: Sequence[str]) -> Sources:
@@ -58,19 +60,19 @@ def collect_sources(settings: FinetuneSettings, exclude: Sequence[str]) -> Sourc
     world = build_world(train_config(settings))
     cases = world_cases(world) + movielens_cases(settings.movielens_themes)
     train, held = split_cases(cases, settings.holdout_share, exclude)
-    return Sources(train, held)
+    return Sources(train, held, world)
 
 
 def synthetic_engagement(
     config: SimulationConfig,
+    world: World,
     cases: Sequence[ThemeCase],
     candidates: Mapping[str, Sequence[str]],
-    workspace: Workspace | None,
 ) -> AudienceEngagement:
     """The engagement model fitted on the exploration log of a send of these candidates
     to the world's audience (what a marketplace learns from one campaign)."""
     by_theme = {c.theme.key: list(candidates.get(c.key, ())) for c in cases}
-    prepared = prepare(config, workspace, candidates=by_theme)
+    prepared = prepare(config, None, candidates=by_theme, world=world)
     return AudienceEngagement(prepared.model, prepared.log, seed=config.seed)
 
 
@@ -103,7 +105,11 @@ def run_round(
     say("reward")
     synthetic = [c for c in sources.train if c.source == "synthetic"]
     engagement = (
-        {"synthetic": synthetic_engagement(train_config(settings), synthetic, candidates, None)}
+        {
+            "synthetic": synthetic_engagement(
+                train_config(settings), sources.world, synthetic, candidates
+            )
+        }
         if synthetic
         else {}
     )

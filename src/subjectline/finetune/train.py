@@ -140,8 +140,8 @@ def sequence_stats(
     ``prefix`` (tokens every sequence of the batch starts with, already cut from
     ``batch``) runs once, without a gradient, under the current adapter; its keys and
     values are shared by the batch. The loss then sees LoRA's effect on the completion
-    and the theme's turn but not on the fixed few-shot prefix: 4-5 times fewer tokens
-    through the backward pass, and the forward pass is still exact.
+    and the theme's turn but not on the fixed few-shot prefix (374 of about 420 tokens
+    per sequence with prompt v1), and the forward pass is still exact.
     """
     import torch
 

@@ -55,7 +55,12 @@ from subjectline.simulate.response import (
     title_traits,
 )
 from subjectline.themes.contract import Theme
-from subjectline.themes.extract import ThemeAssignment, ThemeConfig, assign_themes
+from subjectline.themes.extract import (
+    ThemeAssignment,
+    ThemeConfig,
+    assign_themes,
+    representative_items,
+)
 from subjectline.workspace import Workspace
 
 POLICIES = ("template", "llm_first", "llm_rerank", "oracle")
@@ -213,25 +218,6 @@ def _true_relevance(market: Marketplace, users: pl.DataFrame) -> np.ndarray:
     )
 
 
-def _theme_items(market: Marketplace, users: pl.DataFrame) -> dict[str, list[Item]]:
-    """Each theme's most shown items among the first three of its users' emails."""
-    counted = (
-        users.select("theme_key", pl.col("item_ids").list.head(3))
-        .explode("item_ids")
-        .group_by("theme_key", "item_ids")
-        .len()
-        .sort(["theme_key", "len", "item_ids"], descending=[False, True, False])
-        .group_by("theme_key", maintain_order=True)
-        .head(ITEMS_PER_THEME)
-        .rename({"item_ids": "item_id"})
-        .join(market.items, on="item_id")
-    )
-    out: dict[str, list[Item]] = {}
-    for row in counted.iter_rows(named=True):
-        out.setdefault(row["theme_key"], []).append(Item.from_row(row))
-    return out
-
-
 def _neutral_traits(n: int) -> TitleTraits:
     """A plain title that says nothing in particular (for the users' send history)."""
     return TitleTraits(**{k: np.zeros(n) for k in TitleTraits.__dataclass_fields__})
@@ -267,7 +253,7 @@ def build_world(config: SimulationConfig) -> World:
         market, users.with_columns(pl.Series("recent_sends", recent)), assignment.themes, as_of
     )
     catalog_vocab = catalog_vocabulary(market.items)
-    theme_items = _theme_items(market, users)
+    theme_items = representative_items(users, market.items, ITEMS_PER_THEME)
     contexts = {t.key: theme_context(t, theme_items.get(t.key, []), catalog_vocab) for t in themes}
     truth = users.select("user_id").join(market.preferences, on="user_id", how="left")
     open_propensity = truth["open_propensity"].to_numpy()
@@ -623,12 +609,14 @@ def prepare(
     workspace: Workspace | None = None,
     candidates: Mapping[str, Sequence[str]] | None = None,
     on_step: StepFn | None = None,
+    world: World | None = None,
 ) -> Prepared:
-    """World, title book (``candidates`` given, or generated per theme with the cache),
-    exploration send and the engagement model trained on its log, objectives per theme."""
+    """World (``build_world(config)`` unless given), title book (``candidates`` given, or
+    generated per theme with the cache), exploration send and the engagement model
+    trained on its log, objectives per theme."""
     lap = _Laps(on_step)
     lap("world")
-    world = build_world(config)
+    world = world or build_world(config)
     lap("titles")
     generation: dict[str, Any] = {}
     if candidates is None:
@@ -662,9 +650,10 @@ def simulate(
     lambdas: Mapping[str, float] | None = None,
     candidates: Mapping[str, Sequence[str]] | None = None,
     on_step: StepFn | None = None,
+    world: World | None = None,
 ) -> SimulationResult:
     """Prepare, then send every policy to the same users with common random numbers."""
-    prepared = prepare(config, workspace, candidates, on_step)
+    prepared = prepare(config, workspace, candidates, on_step, world)
     world, book = prepared.world, prepared.book
     lap = _Laps(on_step)
     lap("evaluate")

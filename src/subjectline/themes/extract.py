@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
-from subjectline.data.contract import CATEGORY_SEP, category_levels
+from subjectline.data.contract import CATEGORY_SEP, Item, category_levels
 from subjectline.themes.contract import Theme, ThemeKind
 
 MIXED_KEY = "mixed"
@@ -289,3 +289,25 @@ def _theme_records(
             attributes=attributes,
         )
     return themes
+
+
+def representative_items(
+    assigned: pl.DataFrame, items: pl.DataFrame, per_theme: int = 6
+) -> dict[str, list[Item]]:
+    """Each theme's most shown items among the first three of its users' emails
+    (``assigned``: ``theme_key, item_ids`` per user, as ``ThemeAssignment.users``)."""
+    counted = (
+        assigned.select("theme_key", pl.col("item_ids").list.head(3))
+        .explode("item_ids")
+        .group_by("theme_key", "item_ids")
+        .len()
+        .sort(["theme_key", "len", "item_ids"], descending=[False, True, False])
+        .group_by("theme_key", maintain_order=True)
+        .head(per_theme)
+        .rename({"item_ids": "item_id"})
+        .join(items, on="item_id")
+    )
+    out: dict[str, list[Item]] = {}
+    for row in counted.iter_rows(named=True):
+        out.setdefault(row["theme_key"], []).append(Item.from_row(row))
+    return out
