@@ -95,3 +95,60 @@ def test_shared_prefix_stops_before_the_first_difference() -> None:
     encoded = [([1, 2, 3, 4, 9, 9], 5), ([1, 2, 3, 5, 9], 4), ([1, 2, 3, 4, 7], 4)]
     assert shared_prefix(encoded) == 2  # common [1, 2, 3], one left to predict from
     assert shared_prefix([]) == 0
+
+
+def test_sft_targets_skip_near_duplicates_of_a_better_one() -> None:
+    case = running_case()
+    echo = "Running shoes from Stride for your next trail run"
+    other = "Stride trail shoes, waterproof and ready"
+    scored = score_candidates([case], {case.key: [GOOD, echo, other]}, lam=0.3)
+    data = build_training_set(scored, [case], FinetuneSettings(sft_per_theme=3))
+    kept = data.sft["completion"].to_list()
+    assert len(kept) == len(set(kept))
+    # GOOD and its echo share 7 of their 9 word pairs: at most one of them is a target.
+    assert not {GOOD, echo} <= set(kept)
+    assert other in kept or scored.filter(pl.col("title") == other)["safe"].item() is False
+
+
+def test_movielens_gives_category_campaigns_beside_user_themes() -> None:
+    from subjectline.finetune.cases import movielens_cases
+
+    cases = movielens_cases(24)
+    keys = [c.theme.key for c in cases]
+    assert len(keys) == len(set(keys)) and len(keys) >= 10
+    # The users' own emails share only a few genres; campaigns add the rest.
+    assert {"category:Movies > Horror", "category:Movies > Documentary"} <= set(keys)
+    assert all(c.check_ctx.items and c.theme.example_titles for c in cases)
+    assert len(movielens_cases(5)) == 5
+
+
+def test_training_worlds_add_new_themes_only_and_never_the_evaluation_ones() -> None:
+    from subjectline.finetune.records import preset_settings
+    from subjectline.finetune.run import collect_sources
+
+    settings = preset_settings("smoke", synth_worlds=2, synth_themes=48)
+    excluded = ["category:Beauty", "brand:Brickwise"]
+    sources = collect_sources(settings, excluded)
+    keys = [c.key for c in sources.train + sources.held_out]
+    assert len(keys) == len(set(keys))
+    assert not {k.split("/", 1)[1] for k in keys} & set(excluded)
+    per_world = [len(w.cases) for w in sources.worlds]
+    assert len(per_world) == 2 and per_world[1] > 0  # the second world's seed adds themes
+    assert {c.source for c in sources.train + sources.held_out} == {"synthetic", "movielens"}
+
+
+def test_each_world_scores_its_own_cases_and_movielens_none() -> None:
+    from subjectline.finetune.records import preset_settings
+    from subjectline.finetune.run import collect_sources, engagement_by_case
+
+    sources = collect_sources(preset_settings("smoke", synth_worlds=2, synth_themes=48), [])
+    first, second = (w.cases[:2] for w in sources.worlds)
+    movie = next(c for c in sources.train + sources.held_out if c.source == "movielens")
+    wanted = [*first, *second, movie]
+    titles = {c.key: [f"{c.theme.label} picks for you", "Fresh finds this week"] for c in wanted}
+    scorers = engagement_by_case(sources.worlds, wanted, titles)
+    assert set(scorers) == {c.key for c in [*first, *second]}
+    assert scorers[first[0].key] is scorers[first[1].key]
+    assert scorers[first[0].key] is not scorers[second[0].key]
+    predicted = scorers[second[0].key].predict(second[0], titles[second[0].key])
+    assert predicted.shape == (2,) and ((predicted > 0) & (predicted < 1)).all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -44,3 +45,8 @@ def test_smoke_round_trains_exports_and_evaluates(tmp_path: Path) -> None:
     assert payload["base"]["tokens_per_second"] > 0
     assert {"base", "finetuned", "template"} == set(payload["simulator"]["ctr"])
     assert "Held-out evaluation" in card.read_text()
+    scored = pl.read_parquet(Path(model["path"]) / "evaluation.parquet")
+    assert set(scored["generator"]) == {"base", "finetuned"}
+    assert scored.filter(~pl.col("is_template")).height == sum(
+        payload[g]["candidates"] for g in ("base", "finetuned")
+    )

@@ -112,3 +112,21 @@ def test_template_backend_per_kind(kind: str) -> None:
 def test_make_backend_refuses_unknown_names() -> None:
     with pytest.raises(ValueError, match="unknown backend"):
         make_backend("gpt-banana")
+
+
+def test_cache_asks_again_when_a_themes_prompt_fields_change(
+    local_backend: LocalBackend, tmp_path: Path
+) -> None:
+    import dataclasses
+
+    workspace = Workspace(tmp_path / "ws")
+    generate_titles([RUNNING], local_backend, SETTINGS, workspace)
+    audience_only = dataclasses.replace(RUNNING, coverage=RUNNING.coverage / 2)
+    _, same = generate_titles([audience_only], local_backend, SETTINGS, workspace)
+    assert same.cache_hits == 3 and same.llm_calls == 0
+    # Same key, other items (another marketplace or next week's catalog): new titles.
+    restocked = dataclasses.replace(RUNNING, example_titles=("Carbon-plate racing flat",))
+    titles, fresh = generate_titles([restocked], local_backend, SETTINGS, workspace)
+    assert fresh.cache_hits == 0 and fresh.llm_calls >= 3
+    assert len(titles[RUNNING.key]) == 3
+    assert workspace.table(TABLE).height == 6

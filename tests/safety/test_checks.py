@@ -200,3 +200,27 @@ def test_audit_records_and_counts(tmp_path: Path, ctx: CheckContext) -> None:
     stored = ws.table("rejections")
     assert set(stored.columns) >= {"run_id", "candidate", "theme_key", "check", "detail"}
     assert set(stored["theme_key"]) == {THEME.key}
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Running shoe brands with classic options",  # fine-tuned model, rejected before
+        "Running shoes with a twist",
+        "Incredible running shoes for every range",
+    ],
+)
+def test_everyday_words_are_english(title: str, ctx: CheckContext) -> None:
+    assert check_title(title, ctx).ok, check_title(title, ctx).checks
+
+
+@pytest.mark.parametrize(
+    ("title", "check"),
+    [
+        ("Zapatillas para correr baratas", "form.language"),  # Spanish
+        ("Running shoes from Stridewell and Velo", "form.truncated"),  # "Velora" cut
+        ("Running shoes picked by Watchders", "grounding.name"),  # invented name
+    ],
+)
+def test_a_bigger_dictionary_still_catches(title: str, check: str, ctx: CheckContext) -> None:
+    assert check in check_title(title, ctx).checks

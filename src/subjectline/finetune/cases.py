@@ -23,6 +23,11 @@ from subjectline.simulate.simulator import ITEMS_PER_THEME, World
 from subjectline.themes.contract import Theme
 from subjectline.themes.extract import ThemeConfig, assign_themes, representative_items
 
+# Category campaigns: a category needs this many items, and each user's recommendations
+# this deep a pool, to fill an email of its own.
+CAMPAIGN_MIN_ITEMS = 20
+CAMPAIGN_POOL = 100
+
 
 @dataclass(frozen=True)
 class ThemeCase:
@@ -67,26 +72,40 @@ def world_cases(world: World) -> list[ThemeCase]:
 def marketplace_cases(
     frames: dict[str, pl.DataFrame], source: str, max_themes: int, k: int = 8
 ) -> list[ThemeCase]:
-    """Themes of a marketplace given as contract frames (items, interactions, ...)."""
+    """Themes of a marketplace given as contract frames (items, interactions, ...): the
+    themes its users' recommendations share, then (where those are few, as on
+    MovieLens, whose users' emails nearly all say "Movies") one campaign per category,
+    sent to the users with the most of that category among their recommendations."""
     items, interactions = frames["items"], frames["interactions"]
     as_of = default_as_of(interactions)
-    recs = recommend_for_users(interactions, items, k=k, model="ease", as_of=as_of)
-    assignment = assign_themes(recs, items, as_of, ThemeConfig(max_themes=max_themes))
-    by_theme = representative_items(assignment.users, items, ITEMS_PER_THEME)
+    recs = recommend_for_users(interactions, items, k=CAMPAIGN_POOL, model="ease", as_of=as_of)
+    top = recs.filter(pl.col("rank") <= k)
+    assignments = [assign_themes(top, items, as_of, ThemeConfig(max_themes=max_themes))]
+    categories = (
+        items.group_by("category")
+        .len()
+        .filter(pl.col("len") >= CAMPAIGN_MIN_ITEMS)
+        .sort(["len", "category"], descending=[True, False])["category"]
+    )
+    for category in categories:
+        campaign = _category_recommendations(recs, items, category, k)
+        if campaign.height:
+            assignments.append(assign_themes(campaign, items, as_of, ThemeConfig(max_themes=2)))
     vocab = catalog_vocabulary(items)
     promotions = [
         Promotion.from_row(r)
         for r in frames.get("promotions", pl.DataFrame()).iter_rows(named=True)
     ]
     brands = tuple(sorted(set(items["brand"].drop_nulls())))
-    cases = []
-    for key in sorted(assignment.themes):
-        theme = assignment.themes[key]
-        if theme.is_mixed:
-            continue
-        theme_items = by_theme.get(key, [])
-        cases.append(
-            ThemeCase(
+    cases: dict[str, ThemeCase] = {}
+    for assignment in assignments:
+        by_theme = representative_items(assignment.users, items, ITEMS_PER_THEME)
+        for key in sorted(assignment.themes):
+            theme = assignment.themes[key]
+            if theme.is_mixed or key in cases or len(cases) >= max_themes:
+                continue
+            theme_items = by_theme.get(key, [])
+            cases[key] = ThemeCase(
                 theme=theme,
                 source=source,
                 score_ctx=theme_context(theme, theme_items, vocab),
@@ -98,8 +117,23 @@ def marketplace_cases(
                     known_brands=brands,
                 ),
             )
-        )
-    return cases
+    return list(cases.values())
+
+
+def _category_recommendations(
+    recs: pl.DataFrame, items: pl.DataFrame, category: str, k: int
+) -> pl.DataFrame:
+    """Each user's top-``k`` recommended items of ``category``, for the users with at
+    least ``k // 2`` of them (a category campaign's audience)."""
+    members = items.filter(pl.col("category") == category).select("item_id")
+    return (
+        recs.join(members, on="item_id")
+        .sort(["user_id", "rank"])
+        .group_by("user_id", maintain_order=True)
+        .head(k)
+        .filter(pl.len().over("user_id") >= max(1, k // 2))
+        .with_columns(pl.int_range(1, pl.len() + 1).over("user_id").alias("rank"))
+    )
 
 
 def movielens_cases(max_themes: int) -> list[ThemeCase]:

@@ -18,6 +18,7 @@ from subjectline.generate import (
     build_prompt,
     generate_titles,
 )
+from subjectline.score.text import words
 from subjectline.workspace import Workspace
 
 ProgressCallback = Callable[[int, int], None]
@@ -46,14 +47,15 @@ def score_candidates(
 ) -> pl.DataFrame:
     """Every candidate of every case scored: ``case_key, source, theme_key, title,
     safe, reasons, reward`` plus the objectives. The template is scored too
-    (``is_template``), as the bar a candidate must clear to become a target."""
+    (``is_template``), as the bar a candidate must clear to become a target.
+    ``engagement`` maps a case key to its audience's engagement model (none: neutral)."""
     frames = []
     everything = [t for titles in candidates.values() for t in titles]
     for case in cases:
         titles = list(dict.fromkeys(candidates.get(case.key, ())))
         pool = [case.score_ctx.template, *[t for t in titles if t != case.score_ctx.template]]
         others = [t for t in everything if t not in set(titles)]
-        scorer = (engagement or {}).get(case.source)
+        scorer = (engagement or {}).get(case.key)
         scored = score_case(case, pool, lam, lambdas, scorer, others)
         frames.append(
             scored.with_columns(
@@ -64,6 +66,28 @@ def score_candidates(
             )
         )
     return pl.concat(frames, how="vertical") if frames else pl.DataFrame()
+
+
+# Two targets of one theme sharing this share of their word pairs teach one title twice.
+NEAR_DUPLICATE = 0.5
+
+
+def _bigrams(title: str) -> set[tuple[str, ...]]:
+    tokens = words(title)
+    return {tuple(tokens[i : i + 2]) for i in range(len(tokens) - 1)}
+
+
+def _diverse_best(ranked: pl.DataFrame, n: int) -> list[tuple[str, float]]:
+    """Up to ``n`` of the (best first) candidates, skipping near-duplicates of those kept."""
+    kept: list[tuple[str, float, set[tuple[str, ...]]]] = []
+    for row in ranked.iter_rows(named=True):
+        grams = _bigrams(row["title"])
+        if any(len(grams & g) > NEAR_DUPLICATE * max(len(grams | g), 1) for *_, g in kept):
+            continue
+        kept.append((row["title"], float(row["reward"]), grams))
+        if len(kept) == n:
+            break
+    return [(title, reward) for title, reward, _ in kept]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,7 +109,8 @@ def build_training_set(
     scored: pl.DataFrame, cases: Sequence[ThemeCase], settings: FinetuneSettings
 ) -> TrainingSet:
     """Rejection sampling: per theme the ``sft_per_theme`` best passing candidates that
-    score at least the template, weighted by reward / best reward; DPO pairs: the best
+    score at least the template and do not repeat a better one's wording, weighted by
+    reward / best reward; DPO pairs: the best
     passing candidate against each of the ``pairs_per_theme`` worst (failing ones first,
     as they earn 0), when the margin is large enough."""
     sft_rows: list[tuple[str, str, float]] = []
@@ -95,8 +120,8 @@ def build_training_set(
         bar = float(template[0]) if template.len() else 0.0
         llm = group.filter(~pl.col("is_template")).sort("reward", descending=True)
         passing = llm.filter(pl.col("safe") & (pl.col("reward") >= bar))
-        for row in passing.head(settings.sft_per_theme).iter_rows(named=True):
-            sft_rows.append((str(case_key), row["title"], float(row["reward"])))
+        for title, reward in _diverse_best(passing, settings.sft_per_theme):
+            sft_rows.append((str(case_key), title, reward))
         if passing.height == 0 or llm.height < 2:
             continue
         best = passing.row(0, named=True)

@@ -1,9 +1,9 @@
 """Base vs fine-tuned generator on held-out themes, and in the offline simulator.
 
 Held-out themes: the evaluation world's (a synthetic marketplace with its own seed,
-whose theme keys were kept out of training) plus the MovieLens themes of the held-out
-hash split. Every candidate is scored by the same reward; intervals are bootstrap
-intervals over themes (paired for the difference).
+whose theme keys were kept out of training) plus the held-out hash split of the training
+sources (training worlds' and MovieLens themes). Every candidate is scored by the same
+reward; intervals are bootstrap intervals over themes (paired for the difference).
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from subjectline.finetune.models import FinetunedModel, generator
 from subjectline.finetune.records import FinetuneSettings
 from subjectline.finetune.run import (
     PhaseFn,
+    WorldCases,
     collect_sources,
+    engagement_by_case,
     eval_config,
     phase_callback,
-    synthetic_engagement,
     workspace_lambdas,
     write_card,
 )
@@ -34,6 +35,7 @@ from subjectline.workspace import Workspace
 
 StatusFn = Callable[[str], None]
 BOOTSTRAP = 2_000
+EVALUATION_CANDIDATES = "evaluation.parquet"
 
 
 def distinct_n(titles: Sequence[str], n: int = 2) -> float:
@@ -126,15 +128,19 @@ def evaluate(
     simulator: bool = True,
     status: StatusFn | None = None,
     progress: PhaseFn | None = None,
+    scored_out: list[pl.DataFrame] | None = None,
 ) -> dict[str, Any]:
-    """``{"base": metrics, "finetuned": metrics, "reward_difference", "simulator"}``."""
+    """``{"base": metrics, "finetuned": metrics, "reward_difference", "simulator"}``;
+    with ``scored_out``, every scored candidate of both generators is appended to it (a
+    frame with a ``generator`` column)."""
     say = status or (lambda _s: None)
     settings = model.settings
     say("held-out themes")
     world = build_world(eval_config(settings))
     eval_cases = world_cases(world)
-    held = collect_sources(settings, [t.key for t in world.themes]).held_out
-    cases = eval_cases + [c for c in held if c.source == "movielens"]
+    sources = collect_sources(settings, [t.key for t in world.themes])
+    cases = eval_cases + sources.held_out
+    worlds = [WorldCases(eval_config(settings), world, eval_cases), *sources.worlds]
     scored: dict[str, pl.DataFrame] = {}
     metrics: dict[str, dict[str, Any]] = {}
     candidates: dict[str, dict[str, list[str]]] = {}
@@ -149,25 +155,27 @@ def evaluate(
             cases, backend, prompt, None, phase_callback(progress, f"candidates: {name}")
         )
     say("reward")
-    # One engagement model for both generators: fitted on a send of all their titles.
+    # One engagement model per world for both generators: fitted on a send of all their
+    # titles.
     union = {
         c.key: [*candidates["base"].get(c.key, ()), *candidates["finetuned"].get(c.key, ())]
-        for c in eval_cases
+        for c in cases
     }
-    engagement = {
-        "synthetic": synthetic_engagement(eval_config(settings), world, eval_cases, union)
-    }
+    engagement = engagement_by_case(worlds, cases, union)
     for name in ("base", "finetuned"):
         scored[name] = score_candidates(cases, candidates[name], settings.lam, lambdas, engagement)
         metrics[name] = generator_metrics(scored[name], gen_stats[name])
+        if scored_out is not None:
+            scored_out.append(scored[name].with_columns(pl.lit(name).alias("generator")))
     payload: dict[str, Any] = {
         "model": model.id,
         "base": metrics["base"],
         "finetuned": metrics["finetuned"],
         "reward_difference": paired_difference(scored["base"], scored["finetuned"]),
         "held_out_themes": {
-            "synthetic": len(eval_cases),
-            "movielens": len(cases) - len(eval_cases),
+            "evaluation_world": len(eval_cases),
+            "training_worlds": sum(c.source == "synthetic" for c in sources.held_out),
+            "movielens": sum(c.source == "movielens" for c in sources.held_out),
         },
     }
     if simulator:
@@ -185,8 +193,11 @@ def evaluate_and_record(
     status: StatusFn | None = None,
     progress: PhaseFn | None = None,
 ) -> dict[str, Any]:
-    """:func:`evaluate`, stored in the model's manifest and card."""
-    payload = evaluate(model, workspace_lambdas(workspace), simulator, status, progress)
+    """:func:`evaluate`, stored in the model's manifest and card; the scored held-out
+    candidates go to ``evaluation.parquet`` beside it."""
+    scored: list[pl.DataFrame] = []
+    payload = evaluate(model, workspace_lambdas(workspace), simulator, status, progress, scored)
+    pl.concat(scored, how="vertical").write_parquet(model.path / EVALUATION_CANDIDATES)
     model.update_manifest(evaluation=payload)
     write_card(model)
     return payload

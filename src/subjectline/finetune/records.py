@@ -27,6 +27,7 @@ class FinetuneSettings:
     # data
     synth_users: int = 4_000
     synth_seed: int = 101
+    synth_worlds: int = 1  # training worlds, seeds synth_seed, synth_seed + 1, ...
     synth_themes: int = 24
     movielens_themes: int = 16
     holdout_share: float = 0.3
@@ -66,6 +67,8 @@ class FinetuneSettings:
             raise ValueError(f"lam must be within [0, 1], not {self.lam}")
         if self.candidates < 2:
             raise ValueError("candidates must be at least 2 (pairs need a best and a worst)")
+        if self.synth_worlds < 1:
+            raise ValueError("synth_worlds must be at least 1")
         if self.lora_r < 1 or self.lora_layers < 1 or self.batch_size < 1:
             raise ValueError("lora_r, lora_layers and batch_size must be at least 1")
         if min(self.sft_weight, self.dpo_weight, self.entropy_weight) < 0:
@@ -94,9 +97,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     "demo": {
         "synth_users": 4_000,
+        "synth_worlds": 3,
         "synth_themes": 48,
-        "movielens_themes": 16,
-        "candidates": 8,
+        "movielens_themes": 24,
+        "candidates": 12,
         "sft_per_theme": 3,
         "pairs_per_theme": 3,
         "sft_epochs": 3,
@@ -106,9 +110,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     "full": {
         "synth_users": 10_000,
+        "synth_worlds": 5,
         "synth_themes": 80,
         "movielens_themes": 24,
-        "candidates": 12,
+        "candidates": 16,
         "sft_per_theme": 3,
         "pairs_per_theme": 4,
         "sft_epochs": 3,

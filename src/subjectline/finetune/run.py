@@ -35,32 +35,52 @@ def eval_config(settings: FinetuneSettings, candidates: int | None = None) -> Si
     )
 
 
-def train_config(settings: FinetuneSettings) -> SimulationConfig:
-    return SimulationConfig(
-        users=settings.synth_users,
-        seed=settings.synth_seed,
-        max_themes=settings.synth_themes,
-        n_candidates=settings.candidates,
-    )
+def train_configs(settings: FinetuneSettings) -> list[SimulationConfig]:
+    """One simulation config per training world (seeds ``synth_seed``, ``+1``, ...)."""
+    return [
+        SimulationConfig(
+            users=settings.synth_users,
+            seed=settings.synth_seed + i,
+            max_themes=settings.synth_themes,
+            n_candidates=settings.candidates,
+        )
+        for i in range(settings.synth_worlds)
+    ]
+
+
+@dataclass
+class WorldCases:
+    """A synthetic world, the config it was built from, and cases drawn from it."""
+
+    config: SimulationConfig
+    world: World
+    cases: list[ThemeCase]
 
 
 @dataclass
 class Sources:
     """Training cases and held-out cases of the training sources, and the synthetic
-    world they come from."""
+    worlds they come from."""
 
     train: list[ThemeCase]
     held_out: list[ThemeCase]
-    world: World
+    worlds: list[WorldCases]
 
 
 def collect_sources(settings: FinetuneSettings, exclude: Sequence[str]) -> Sources:
-    """Synthetic-world and MovieLens themes split by key; ``exclude`` (the evaluation
-    world's theme keys) never reaches training."""
-    world = build_world(train_config(settings))
-    cases = world_cases(world) + movielens_cases(settings.movielens_themes)
+    """Themes of the training worlds (a theme key seen in an earlier world is not taken
+    again) and MovieLens themes, split by key; ``exclude`` (the evaluation world's theme
+    keys) never reaches training."""
+    worlds: list[WorldCases] = []
+    seen = set(exclude)
+    for config in train_configs(settings):
+        world = build_world(config)
+        fresh = [c for c in world_cases(world) if c.theme.key not in seen]
+        seen.update(c.theme.key for c in fresh)
+        worlds.append(WorldCases(config, world, fresh))
+    cases = [c for w in worlds for c in w.cases] + movielens_cases(settings.movielens_themes)
     train, held = split_cases(cases, settings.holdout_share, exclude)
-    return Sources(train, held, world)
+    return Sources(train, held, worlds)
 
 
 def synthetic_engagement(
@@ -74,6 +94,23 @@ def synthetic_engagement(
     by_theme = {c.theme.key: list(candidates.get(c.key, ())) for c in cases}
     prepared = prepare(config, None, candidates=by_theme, world=world)
     return AudienceEngagement(prepared.model, prepared.log, seed=config.seed)
+
+
+def engagement_by_case(
+    worlds: Sequence[WorldCases],
+    wanted: Sequence[ThemeCase],
+    candidates: Mapping[str, Sequence[str]],
+) -> dict[str, AudienceEngagement]:
+    """Each wanted synthetic case's engagement model: its world's, fitted on a send of
+    that world's wanted cases (MovieLens cases have none: no send log)."""
+    keys = {c.key for c in wanted}
+    out: dict[str, AudienceEngagement] = {}
+    for group in worlds:
+        mine = [c for c in group.cases if c.key in keys]
+        if mine:
+            scorer = synthetic_engagement(group.config, group.world, mine, candidates)
+            out.update({c.key: scorer for c in mine})
+    return out
 
 
 def run_round(
@@ -90,7 +127,7 @@ def run_round(
 
     say = status or (lambda _s: None)
     say("evaluation world (its themes stay out of training)")
-    held_keys = [t.key for t in build_world(eval_config(settings)).themes]
+    held_keys = [t.key for t in build_world(eval_config(settings)).themes if not t.is_mixed]
     say("training themes")
     sources = collect_sources(settings, held_keys)
     if not sources.train:
@@ -103,16 +140,7 @@ def run_round(
         sources.train, backend, prompt_settings, workspace, phase_callback(progress, "candidates")
     )
     say("reward")
-    synthetic = [c for c in sources.train if c.source == "synthetic"]
-    engagement = (
-        {
-            "synthetic": synthetic_engagement(
-                train_config(settings), sources.world, synthetic, candidates
-            )
-        }
-        if synthetic
-        else {}
-    )
+    engagement = engagement_by_case(sources.worlds, sources.train, candidates)
     scored = score_candidates(sources.train, candidates, settings.lam, lambdas, engagement)
     data = build_training_set(scored, sources.train, settings)
     if data.sft.height == 0:

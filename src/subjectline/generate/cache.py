@@ -1,6 +1,7 @@
 """The title cache: table ``title_cache`` in the workspace's DuckDB.
 
-One row per (theme key, prompt version, backend:model, settings hash, candidate index),
+One row per (theme, prompt version, backend:model, settings hash, candidate index), the
+theme named by its key and a digest of its prompt fields (``generate.cache_theme_id``),
 written once the candidate is final: accepted (``text`` set) or given up after the
 bounded retries (``text`` NULL, ``reason`` set), so a rerun repeats neither.
 """

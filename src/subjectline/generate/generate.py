@@ -7,6 +7,8 @@ never with the number of users: a campaign calls this once with its distinct the
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -48,6 +50,16 @@ def backend_model_id(backend: TitleBackend) -> str:
     return f"{backend.name}:{backend.model_id}"
 
 
+def cache_theme_id(theme: Theme) -> str:
+    """The cache's name for a theme: its key and a digest of what the prompt reads of
+    it, so a theme of the same key with other items (another marketplace in the same
+    workspace, next week's catalog) is asked anew instead of served stale titles."""
+    read = {f.name: getattr(theme, f.name) for f in dataclasses.fields(theme)}
+    read.pop("coverage")  # audience statistics, not prompt text
+    digest = hashlib.sha256(json.dumps(read, sort_keys=True).encode()).hexdigest()[:12]
+    return f"{theme.key}@{digest}"
+
+
 def generate_titles(
     themes: Sequence[Theme],
     backend: TitleBackend,
@@ -82,10 +94,11 @@ def generate_titles(
     )
     use_cache = workspace is not None and calls_llm
     n = settings.n_candidates
-    found = cache.load(workspace, key, list(unique), n) if use_cache and workspace else {}
+    ids = {k: cache_theme_id(theme) for k, theme in unique.items()}
+    found = cache.load(workspace, key, list(ids.values()), n) if use_cache and workspace else {}
     stats.cache_hits = len(found)
     slots = {
-        (k, i): _Slot(theme, i, row=found.get((k, i)))
+        (k, i): _Slot(theme, i, row=found.get((ids[k], i)))
         for k, theme in unique.items()
         for i in range(n)
     }
@@ -145,7 +158,7 @@ def generate_titles(
                 temperature=row.temperature,
                 index=row.idx,
                 attempts=row.attempts,
-                cached=(theme_key, row.idx) in found,
+                cached=(ids[theme_key], row.idx) in found,
             )
         )
     stats.candidates = sum(len(c) for c in by_theme.values())
@@ -168,7 +181,7 @@ def _budget_row(
 ) -> cache.CachedRow:
     """A candidate the call budget left unasked: given up, with the reason."""
     return cache.CachedRow(
-        theme_key=slot.theme.key,
+        theme_key=cache_theme_id(slot.theme),
         idx=slot.index,
         text=None,
         reason="llm_budget",
@@ -215,7 +228,7 @@ def _judge(
                 retry.append(slot)
                 continue
         slot.row = cache.CachedRow(
-            theme_key=slot.theme.key,
+            theme_key=cache_theme_id(slot.theme),
             idx=slot.index,
             text=cleaned.text if reason is None else None,
             reason=reason,

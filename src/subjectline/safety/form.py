@@ -305,12 +305,17 @@ def truncated(title: str, ctx: CheckContext) -> str | None:
         return f"ends with {toks[-2]} {last!r}, a noun is missing"
     if last in DANGLING_END:
         return f"ends with the dangling word {last!r}"
+    # A rare dictionary word that begins an item word is a cut-off name ("Dermal" for
+    # "Dermaleaf"); it only passes as the start of a common word when it is a word.
     if (
         last.isalpha()
         and len(last) >= 2
-        and not is_english(last)
+        and not is_english(last, common_only=True)
         and last not in ctx.data_words
-        and (last in english_prefixes() or any(w.startswith(last) for w in ctx.data_words))
+        and (
+            any(w.startswith(last) for w in ctx.data_words)
+            or (last in english_prefixes() and not is_english(last))
+        )
     ):
         return f"last word {last!r} looks cut off"
     return None
@@ -490,7 +495,10 @@ def language(title: str, ctx: CheckContext) -> str | None:
     foreign = [w for w in judged if w in FOREIGN_STOPWORDS]
     if len(foreign) >= 2:
         return f"looks like another language: {', '.join(repr(w) for w in foreign[:3])}"
-    english = sum(is_english(w) for w in judged)
+    # A common word counts whole, a word only the big dictionary knows counts half: the
+    # dictionary also holds loanwords ("para", "correr"), and a Spanish title must not
+    # pass on them.
+    english = sum(1.0 if is_english(w, common_only=True) else 0.5 * is_english(w) for w in judged)
     if len(judged) >= 2 and (english == 0 or (len(judged) >= 3 and english / len(judged) < 0.5)):
-        return f"only {english} of {len(judged)} words are English"
+        return f"only {english:g} of {len(judged)} words are English"
     return None

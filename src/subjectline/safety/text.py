@@ -271,9 +271,23 @@ def _dependency_word_files() -> Iterator[Path]:
     yield Path(vaderSentiment.__file__).parent / "vader_lexicon.txt"
 
 
-def is_english(word: str) -> bool:
+@cache
+def english_dictionary() -> frozenset[str]:
+    """The core lexicon plus the common (lower-case) words of Webster's Second (web2,
+    public domain, from ``english-words``): the core lists alone miss everyday words
+    such as "brand", "option" or "range", and judged titles built of them un-English.
+    Proper nouns of web2 stay out, so an invented or personal name is not a word."""
+    from english_words import get_english_words_set
+
+    common = {w for w in get_english_words_set(["web2"], lower=False, alpha=True) if w.islower()}
+    return english_lexicon() | common
+
+
+def is_english(word: str, common_only: bool = False) -> bool:
+    """In the dictionary (``common_only``: in the core lexicon of common words), after
+    light stemming; a hyphenated word when each part is."""
     w = word.lower().replace("’", "'")
-    lex = english_lexicon()
+    lex = english_lexicon() if common_only else english_dictionary()
     if w in lex:
         return True
     if "-" in w:
