@@ -220,7 +220,10 @@ def test_everyday_words_are_english(title: str, ctx: CheckContext) -> None:
         ("Zapatillas para correr baratas", "form.language"),  # Spanish
         ("Running shoes from Stridewell and Velo", "form.truncated"),  # "Velora" cut
         ("Running shoes picked by Watchders", "grounding.name"),  # invented name
+        ("Watchders, running shoes for you", "grounding.name"),  # ... as the first word
+        ("Mony Moko's running shoes", "grounding.name"),  # ... as a possessive
     ],
 )
 def test_a_bigger_dictionary_still_catches(title: str, check: str, ctx: CheckContext) -> None:
     assert check in check_title(title, ctx).checks
+    assert check_title("Stridewell's running shoes", ctx).ok  # a known name's possessive

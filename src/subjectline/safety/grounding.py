@@ -416,13 +416,17 @@ def category(title: str, ctx: CheckContext) -> str | None:
     return None
 
 
+POSSESSIVE_RE = re.compile(r"['’]s$", re.IGNORECASE)
+
+
 @check("grounding.name")
 def unknown_name(title: str, ctx: CheckContext) -> str | None:
-    """A capitalised word after the first that is neither English nor in the email's data
-    or the known brands is a made-up or misspelled name (small models write
-    "Dermaleabrite" for "Dermaleaf"). Lower-case words are left to ``form.language``."""
-    for token in tokens(nfkc(PLACEHOLDER_RE.sub(" ", title)))[1:]:
-        word = token.text
+    """A capitalised word (the first one too: "Watchders, watches") that is neither
+    English nor in the email's data or the known brands is a made-up or misspelled name
+    (small models write "Dermaleabrite" for "Dermaleaf"); a possessive is judged without
+    its "'s" ("Moko's"). Lower-case words are left to ``form.language``."""
+    for token in tokens(nfkc(PLACEHOLDER_RE.sub(" ", title))):
+        word = POSSESSIVE_RE.sub("", token.text)
         if len(word) < 4 or not word.isalpha() or not word[0].isupper():
             continue
         low = word.lower()
