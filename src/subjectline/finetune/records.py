@@ -117,7 +117,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         "sft_per_theme": 3,
         "pairs_per_theme": 4,
         "sft_epochs": 3,
-        "dpo_epochs": 3,
+        # 3 DPO epochs and entropy weight 0.05 collapsed it: distinct-2 67% of the base's.
+        "dpo_epochs": 2,
+        "entropy_weight": 0.1,
         "eval_users": 50_000,
         "eval_themes": 32,
     },
