@@ -37,6 +37,7 @@ class _Slot:
 
     theme: Theme
     index: int
+    cache_id: str  # the theme's name in the cache (``cache_theme_id``)
     attempts: int = 0
     row: cache.CachedRow | None = None
     last_reason: str | None = None
@@ -98,7 +99,7 @@ def generate_titles(
     found = cache.load(workspace, key, list(ids.values()), n) if use_cache and workspace else {}
     stats.cache_hits = len(found)
     slots = {
-        (k, i): _Slot(theme, i, row=found.get((ids[k], i)))
+        (k, i): _Slot(theme, i, ids[k], row=found.get((ids[k], i)))
         for k, theme in unique.items()
         for i in range(n)
     }
@@ -181,7 +182,7 @@ def _budget_row(
 ) -> cache.CachedRow:
     """A candidate the call budget left unasked: given up, with the reason."""
     return cache.CachedRow(
-        theme_key=cache_theme_id(slot.theme),
+        theme_key=slot.cache_id,
         idx=slot.index,
         text=None,
         reason="llm_budget",
@@ -228,7 +229,7 @@ def _judge(
                 retry.append(slot)
                 continue
         slot.row = cache.CachedRow(
-            theme_key=cache_theme_id(slot.theme),
+            theme_key=slot.cache_id,
             idx=slot.index,
             text=cleaned.text if reason is None else None,
             reason=reason,
