@@ -56,7 +56,8 @@ ALL_WORDS = re.compile(r"\b(?:everything|all items|sitewide|site-wide|storewide|
 SALE_RE = re.compile(
     r"\b(?:sale|on sale|sales event|discounts?|discounted|deals?|markdowns?|marked down|"
     r"clearance|price drops?|price cuts?|prices? slashed|reduced|save|savings|bargains?|"
-    r"coupons?|promo(?: code)?|vouchers?|special offers?|offers?|doorbusters?|flash sale|"
+    r"coupons?|promo(?: code)?|vouchers?|special offers?|offers?|"
+    r"doorbusters?|flash sale|"
     r"half[\s-]price|half[\s-]off|cheaper|lower prices|bogo|buy one,? get one|"
     r"\d\s?for\s?\d|2-for-1|black friday|cyber monday|prime day|boxing day|singles day)\b"
 )
@@ -170,10 +171,28 @@ def price(title: str, ctx: CheckContext) -> str | None:
     return None
 
 
+# "Hearthly offers a range of ..." is the verb: "offers" after a word that is not a
+# determiner or an adjective of offers, before an article.
+_OFFERS_VERB = re.compile(r"offers\s+(?:a|an|the)\b")
+_OFFER_MODIFIERS = re.compile(
+    r"a|an|the|our|your|these|those|more|new|latest|top|best|great|hot|big|exclusive|special|"
+    r"amazing|weekly|daily|members?|seasonal|holiday|and|or"
+)
+
+
+def _is_offers_verb(text: str, m: re.Match[str]) -> bool:
+    before = re.findall(r"[a-z0-9']+", text[: m.start()])
+    return (
+        bool(_OFFERS_VERB.match(text, m.start()))
+        and bool(before)
+        and not _OFFER_MODIFIERS.fullmatch(before[-1])
+    )
+
+
 @check("grounding.sale")
 def sale(title: str, ctx: CheckContext) -> str | None:
     text = _claim_text(title)
-    m = SALE_RE.search(text)
+    m = next((m for m in SALE_RE.finditer(text) if not _is_offers_verb(text, m)), None)
     if not m:
         return None
     phrase = m.group(0)

@@ -39,6 +39,9 @@ class _ProfanityLists:
     roots: tuple[str, ...]
     allow: frozenset[str]
     allow_prefixes: tuple[str, ...]
+    # Product phrases whose words, joined, are on the list ("nut butter" -> "nutbutter"):
+    # exempt from the joined reading only when written as separate words.
+    allow_phrases: frozenset[tuple[str, ...]]
 
     def allowed(self, word: str) -> bool:
         return word in self.allow or word.startswith(self.allow_prefixes)
@@ -50,6 +53,8 @@ def profanity_lists() -> _ProfanityLists:
         w.lower() for w in read_wordlist(get_complete_path_of_file("profanity_wordlist.txt"))
     ]
     allow = read_list("profanity_allowlist.txt")
+    allow_phrases = frozenset(tuple(a.lower().split()) for a in allow if " " in a)
+    allow = [a for a in allow if " " not in a]
     exact = frozenset(a.lower() for a in allow if not a.endswith("*"))
     prefixes = tuple(a[:-1].lower() for a in allow if a.endswith("*"))
     single: set[str] = set()
@@ -69,6 +74,7 @@ def profanity_lists() -> _ProfanityLists:
         roots=tuple(read_list("profanity_roots.txt")),
         allow=exact,
         allow_prefixes=prefixes,
+        allow_phrases=allow_phrases,
     )
 
 
@@ -134,7 +140,11 @@ def find_profanity(
                 gram = tuple(words_only[i : i + n])
                 if gram in lists.phrases or list(gram) in deny_phrases:
                     hits.append((" ".join(plain[i : i + n]), " ".join(gram)))
-                elif "".join(gram) in vocabulary and not any(lists.allowed(g) for g in gram):
+                elif (
+                    "".join(gram) in vocabulary
+                    and tuple(plain[i : i + n]) not in lists.allow_phrases
+                    and not any(lists.allowed(g) for g in gram)
+                ):
                     hits.append((" ".join(plain[i : i + n]), "".join(gram)))
     return list(dict.fromkeys(hits))
 
