@@ -13,7 +13,7 @@ import pytest
 from subjectline.data.contract import items_from_frame, promotions_from_frame
 from subjectline.data.ingest import ingest
 from subjectline.generate.records import Prompt
-from subjectline.pipeline.campaign import LLM_ARM, CampaignConfig, run_campaign
+from subjectline.pipeline.campaign import FACTS_ARM, LLM_ARM, CampaignConfig, run_campaign
 from subjectline.safety import CheckContext, category_words, check_title
 from subjectline.workspace import Workspace
 
@@ -91,3 +91,16 @@ def test_shipped_subjects_pass_check_for_their_own_email(workspace: Workspace) -
         assert verdict.ok, (row["subject"], verdict.reasons)
     stored = workspace.table("rejections")
     assert set(stored.columns) >= {"candidate", "theme_key", "check", "detail"}
+
+
+def test_facts_control_subjects_pass_check_for_their_own_email(workspace: Workspace) -> None:
+    # A theme budget for many themes, so that the facts control has facts to fill in.
+    result = run_campaign(workspace, CampaignConfig(backend="template", llm_call_share=0.5))
+    facts = result.campaign.filter(pl.col("arm") == FACTS_ARM)
+    own = facts.filter(pl.col("subject_source") == "candidate")
+    assert own.height and own["theme_key"].n_unique() >= 3
+    assert result.report["fallbacks"][FACTS_ARM]  # themes without facts: the classic one
+    as_of = pl.Series([result.report["as_of"]]).str.to_datetime(time_zone="UTC").item()
+    for row, ctx in _user_contexts(workspace, facts, result.themes, as_of):
+        verdict = check_title(row["subject"], ctx)
+        assert verdict.ok, (row["subject"], verdict.reasons)

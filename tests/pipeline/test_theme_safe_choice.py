@@ -76,3 +76,22 @@ def test_falls_back_to_a_theme_template_then_generic() -> None:
         ["$$$ FREE!!!"], _contexts(SHOES), fallbacks=["Top picks in Running Shoes"]
     )
     assert (choice.text, choice.source) == ("Top picks in Running Shoes", "theme_template")
+
+
+def test_the_facts_control_ships_its_facts_or_falls_back_to_the_classic_template() -> None:
+    from dataclasses import replace
+
+    from subjectline.generate.template import template_titles
+    from subjectline.pipeline.campaign import choose_facts_title
+
+    titles = ("Stridewell Road Running Shoes", "Velora Road Running Shoe, Red")
+    shoes = replace(SHOES, example_titles=titles, brands=("Stridewell", "Velora"))
+    templates = template_titles(shoes)
+    choice = choose_facts_title(shoes, _contexts(shoes), templates, 60)
+    expected = "Road running shoes and more, picked for you"
+    assert (choice.text, choice.source) == (expected, "candidate")
+    # A seller's title that reads as a product kind but carries a claim never ships.
+    poisoned = replace(shoes, example_titles=("Free Gift Cards",) * 3)
+    choice = choose_facts_title(poisoned, _contexts(poisoned), templates, 60)
+    assert choice.source == "theme_template" and choice.text in templates
+    assert choice.rejections

@@ -27,8 +27,13 @@ from subjectline.experiment.assignment import assign
 from subjectline.experiment.definition import Arm, Experiment
 from subjectline.generate import PromptSettings, TitleBackend, generate_titles, make_backend
 from subjectline.generate.records import Candidate
-from subjectline.generate.template import template_titles
-from subjectline.pipeline.choose import choose_for_every_email, theme_contexts
+from subjectline.generate.template import facts_template_titles, template_titles
+from subjectline.pipeline.choose import (
+    ArmChoice,
+    ThemeContexts,
+    choose_for_every_email,
+    theme_contexts,
+)
 from subjectline.recommend.api import default_as_of, recommend_for_users
 from subjectline.safety import Rejection, category_words, count_by_check, record_rejections
 from subjectline.score.choose import rank_campaign
@@ -40,7 +45,9 @@ from subjectline.track.store import SQLITE_FILE as EVENTS_SQLITE_FILE
 from subjectline.track.store import open_store, suppressed_user_ids
 from subjectline.workspace import Workspace
 
-CONTROL_ARM = "template"
+CONTROL_ARM = "template"  # the classic control: "Top picks in X"
+FACTS_ARM = "facts"  # the facts-filled control: "Skillets and Dutch ovens, picked for you"
+CONTROL_ARMS = (CONTROL_ARM, FACTS_ARM)
 LLM_ARM = "llm"
 REPRESENTATIVE_ITEMS = 20
 TRADEOFF_FILE = "tradeoff.json"
@@ -72,6 +79,9 @@ class CampaignConfig:
     # LLM calls may not exceed this share of the audience (retries included).
     llm_call_share: float = 0.02
     llm_arm_share: float = 0.5
+    # The control arms that run (each of CONTROL_ARMS, at least one); they split the
+    # non-LLM share of the audience evenly.
+    controls: tuple[str, ...] = CONTROL_ARMS
     # rerank: the LLM arm ships the best candidate by the multi-objective score (lambda per
     # root category from the workspace's tradeoff.json); first: the first passing one.
     llm_choice: Literal["rerank", "first"] = "rerank"
@@ -79,6 +89,14 @@ class CampaignConfig:
     # The event store whose suppression list (unsubscribes) the campaign honours;
     # default: $SUBJECTLINE_EVENTS_DB, else the workspace's SQLite file when it exists.
     events_db: str | None = None
+
+    def __post_init__(self) -> None:
+        unknown = [c for c in self.controls if c not in CONTROL_ARMS]
+        if not self.controls or unknown or len(set(self.controls)) != len(self.controls):
+            raise SubjectlineError(
+                f"controls must be one or more of {', '.join(CONTROL_ARMS)} without "
+                f"repeats, not {', '.join(self.controls) or 'none'}"
+            )
 
     def llm_call_budget(self, users: int) -> int:
         per_theme = self.prompt.n_candidates
@@ -212,7 +230,11 @@ def choose_titles(
     as_of: datetime,
     workspace_lambdas: dict[str, float] | None = None,
 ) -> tuple[pl.DataFrame, list[Rejection]]:
-    """Per theme: the checked control title and the checked LLM title, with their sources.
+    """Per theme: the checked subject of each arm, with its source (``<arm>_subject``,
+    ``<arm>_source`` for template, facts and llm; facts is null unless it runs).
+
+    The facts control ships the first facts-filled title that passes the gate, else the
+    classic control's chain; the LLM arm falls back to the classic templates too.
 
     ``counts`` (see :func:`theme_item_counts`) holds every item recommended to each
     theme's users, so the per-theme checks cover every email of the theme.
@@ -239,10 +261,14 @@ def choose_titles(
         )
         templates = template_titles(theme, char_budget=budget)
         control = choose_for_every_email(templates, contexts)
+        facts: tuple[str | None, str | None] = (None, None)
+        if FACTS_ARM in config.controls:
+            chosen_facts = choose_facts_title(theme, contexts, templates, budget)
+            facts = (chosen_facts.text, chosen_facts.source)
         llm_texts, llm_scores = ranked.get(key, ([], None))
         llm = choose_for_every_email(llm_texts, contexts, llm_scores, fallbacks=templates)
         rejections += llm.rejections
-        rows.append((key, theme.label, control.text, control.source, llm.text, llm.source))
+        rows.append((key, theme.label, control.text, control.source, *facts, llm.text, llm.source))
     chosen = pl.DataFrame(
         rows,
         schema={
@@ -250,12 +276,26 @@ def choose_titles(
             "theme_label": pl.String,
             "template_subject": pl.String,
             "template_source": pl.String,
+            "facts_subject": pl.String,
+            "facts_source": pl.String,
             "llm_subject": pl.String,
             "llm_source": pl.String,
         },
         orient="row",
     )
     return chosen, rejections
+
+
+def choose_facts_title(
+    theme: Theme, contexts: ThemeContexts, templates: list[str], char_budget: int
+) -> ArmChoice:
+    """The facts control's subject: the first facts-filled title that passes the gate for
+    every email of the theme, else the classic control's chain (``templates``).
+
+    Only titles the facts fill in count as its own (source ``candidate``); when the brief
+    has no facts, or a fact is poisoned, the arm ships a classic template (a fallback)."""
+    filled = [t for t in facts_template_titles(theme, char_budget) if t not in templates]
+    return choose_for_every_email(filled, contexts, fallbacks=templates)
 
 
 def theme_item_counts(users: pl.DataFrame, recs: pl.DataFrame) -> pl.DataFrame:
@@ -300,13 +340,20 @@ def _rank_llm_candidates(
 
 def campaign_frame(users: pl.DataFrame, chosen: pl.DataFrame) -> pl.DataFrame:
     """Each user's (``user_id, theme_key, item_ids, arm``) row with their arm's subject."""
-    is_llm = pl.col("arm") == LLM_ARM
+    is_llm, is_facts = pl.col("arm") == LLM_ARM, pl.col("arm") == FACTS_ARM
+
+    def of_arm(column: str) -> pl.Expr:
+        return (
+            pl.when(is_llm)
+            .then(f"llm_{column}")
+            .when(is_facts)
+            .then(f"facts_{column}")
+            .otherwise(f"template_{column}")
+        )
+
     return (
         users.join(chosen, on="theme_key")
-        .with_columns(
-            pl.when(is_llm).then("llm_subject").otherwise("template_subject").alias("subject"),
-            pl.when(is_llm).then("llm_source").otherwise("template_source").alias("subject_source"),
-        )
+        .with_columns(of_arm("subject").alias("subject"), of_arm("source").alias("subject_source"))
         .select(*CAMPAIGN_SCHEMA)
         .sort("user_id")
         .cast(CAMPAIGN_SCHEMA)  # type: ignore[arg-type]
@@ -341,14 +388,18 @@ def load_inputs(workspace: Workspace, config: CampaignConfig) -> CampaignInputs:
 
 
 def campaign_experiment(config: CampaignConfig) -> Experiment:
-    """The template-vs-LLM split; users are assigned by a salted SHA-256 of their id."""
+    """The controls-vs-LLM split; users are assigned by a salted SHA-256 of their id.
+
+    The controls split the non-LLM share evenly and come first, so the LLM arm holds the
+    same users whichever controls run (arms take consecutive intervals of the hash)."""
+    control_share = (1 - config.llm_arm_share) / len(config.controls)
     return Experiment(
         id=config.campaign_id,
         arms=[
-            Arm(name=CONTROL_ARM, share=1 - config.llm_arm_share),
+            *(Arm(name=name, share=control_share) for name in config.controls),
             Arm(name=LLM_ARM, share=config.llm_arm_share),
         ],
-        control=CONTROL_ARM,
+        control=config.controls[0],
     )
 
 

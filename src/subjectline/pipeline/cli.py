@@ -83,6 +83,11 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             help="Titles from a fine-tuned model of the workspace (an id or 'latest'), "
             "run by the local backend with the prompt it was trained on",
         ),
+        controls: str = typer.Option(
+            "template,facts",
+            help="Control arms, comma-separated: template (Top picks in X), facts (the "
+            "theme's facts in a fixed pattern) or both; they split the non-LLM half evenly",
+        ),
     ) -> None:
         """Run a campaign on an ingested workspace (rerun a killed local run to resume it)."""
         from subjectline.generate import PromptSettings
@@ -106,6 +111,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             k=k,
             model=model,
             llm_call_share=llm_call_share,
+            controls=tuple(c.strip() for c in controls.split(",") if c.strip()),
             **extra,
         )
         if engine in ("local", "ray"):
