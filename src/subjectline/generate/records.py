@@ -103,6 +103,9 @@ class OutputSpec:
     # finish a thought; post-processing then trims back to a clause or word boundary.
     overrun: int = 24
     stop: tuple[str, ...] = ("\n",)
+    # Grounded prompts: the title is one of these phrasings of the theme's brief (a
+    # grammar of alternatives where the backend takes one).
+    choices: tuple[str, ...] = ()
 
     @property
     def max_chars(self) -> int:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from subjectline.errors import SubjectlineError
-from subjectline.safety import form, grounding, injection, lexical, pii  # noqa: F401 (registers)
+from subjectline.safety import form, grounding, injection, lexical, pii, quality  # noqa: F401
 from subjectline.safety.context import CheckContext, CheckResult, Reason
 from subjectline.safety.registry import CHECKS, run_check
 from subjectline.themes import Theme

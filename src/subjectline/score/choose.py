@@ -47,6 +47,7 @@ def theme_context(
         item_texts=tuple(item_text(i) for i in theme_items),
         catalog_vocab=catalog_vocab,
         recent_titles=tuple(recent_titles),
+        items=tuple(theme_items),
     )
 
 

@@ -14,6 +14,8 @@
   detail of the theme's items (brand, product noun, attribute) beyond the label, minus
   0.5 per catalog word that none of the theme's items carries (off-theme claims).
 - ``readability``: Flesch reading ease / 100 (textstat), clipped to [0, 1].
+- ``quality``: the quality judge's probability that a marketer would send the title
+  (``subjectline.safety.quality``), judged against the theme's items; 1.0 without them.
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ import textstat
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics.pairwise import cosine_similarity
 
+from subjectline.data.contract import Item
 from subjectline.generate.records import FIRST_NAME_TOKEN
+from subjectline.safety import CheckContext
+from subjectline.safety.quality import judge_scores
 from subjectline.score.text import content_stems, stem, title_features, vocabulary, words
 from subjectline.themes.contract import Theme
 
@@ -40,6 +45,7 @@ OBJECTIVES = (
     "diversity",
     "relevance",
     "readability",
+    "quality",
 )
 LABEL_WEIGHT = 0.6
 DETAIL_WEIGHT = 0.4
@@ -62,6 +68,7 @@ class ThemeContext:
     item_texts: tuple[str, ...] = ()
     catalog_vocab: frozenset[str] = frozenset()
     recent_titles: tuple[str, ...] = ()
+    items: tuple[Item, ...] = ()
 
     @property
     def label_stems(self) -> frozenset[str]:
@@ -139,6 +146,13 @@ def readability_objective(titles: Sequence[str]) -> np.ndarray:
     return (np.asarray(scores, dtype=np.float64) / 100.0).clip(0.0, 1.0)
 
 
+def quality_objective(titles: Sequence[str], ctx: ThemeContext) -> np.ndarray:
+    if not ctx.items:
+        return np.ones(len(titles))
+    check_ctx = CheckContext(items=ctx.items, theme=ctx.theme)
+    return np.asarray(judge_scores(list(titles), check_ctx), dtype=np.float64)
+
+
 def engagement_objective(
     predicted_ctr: np.ndarray | None, template_ctr: float | None, n: int
 ) -> np.ndarray:
@@ -177,6 +191,7 @@ def score_objectives(
             "diversity": diversity_objective(titles, campaign_titles),
             "relevance": relevance_objective(titles, ctx),
             "readability": readability_objective(titles),
+            "quality": quality_objective(titles, ctx),
         }
     )
 

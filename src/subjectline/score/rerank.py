@@ -1,7 +1,7 @@
 """Reranking: creativity vs conversion, weighted by lambda per root category; Pareto front.
 
-``creativity`` = mean of novelty, diversity and sentiment; ``conversion`` = 0.5 engagement
-+ 0.25 relevance + 0.15 CTA + 0.10 readability. A candidate's score is
+``creativity`` = mean of novelty, diversity and sentiment; ``conversion`` = 0.4 engagement
++ 0.25 quality (the sendability judge) + 0.15 relevance + 0.1 CTA + 0.1 readability. A candidate's score is
 ``lam * creativity + (1 - lam) * conversion``: lam = 0 ranks for conversion only, lam = 1
 for creativity only (the trade-off weight of arXiv 2505.23809).
 """
@@ -20,10 +20,12 @@ from subjectline.errors import DataError
 from subjectline.score.objectives import ThemeContext, score_objectives
 
 CREATIVITY_WEIGHTS: dict[str, float] = {"novelty": 1 / 3, "diversity": 1 / 3, "sentiment": 1 / 3}
+# A title nobody would send converts nobody: the judge weighs as much as relevance did.
 CONVERSION_WEIGHTS: dict[str, float] = {
-    "engagement": 0.5,
-    "relevance": 0.25,
-    "cta": 0.15,
+    "engagement": 0.4,
+    "quality": 0.25,
+    "relevance": 0.15,
+    "cta": 0.10,
     "readability": 0.10,
 }
 DEFAULT_LAMBDA = 0.3

@@ -1,0 +1,158 @@
+"""Grounded titles: the phrasings a candidate may take, composed from the theme's brief.
+
+Following Nextdoor (extract, then rewrite) and CARTS (copy extracted item facts), the
+facts of a title (product kinds, brands, colours, the price band) are copied verbatim
+from the brief, and only the way they are put together is the model's choice. For each
+candidate a *style* (product list, occasion, brand-led, attribute, price, new in) is
+picked, and the style's phrasings become the alternatives of a grammar; a backend
+that takes no grammar gets the same brief in its prompt and the gate judges what it
+writes. Occasions come from a small hand-written table keyed by the theme's own words,
+so "for your next ride" is offered for cycling gear, never for lamps.
+"""
+
+from __future__ import annotations
+
+from itertools import product
+
+from subjectline.themes.brief import ThemeBrief
+
+STYLES = ("list", "occasion", "brand", "attribute", "price", "new")
+# Theme words -> occasions that fit items of that kind. No occasion repeats the word
+# that selects it ("coffee" never gets "your morning coffee"): that is a tautology.
+OCCASIONS: tuple[tuple[frozenset[str], tuple[str, ...]], ...] = tuple(
+    (frozenset(keys.split()), occasions)
+    for keys, occasions in (
+        ("running run racing trail", ("your next run", "race day", "your training")),
+        ("yoga", ("your practice", "a calm morning stretch")),
+        ("fitness strength dumbbell dumbbells kettlebells kettlebell", ("home workouts",)),
+        ("cycling bike helmets gloves", ("your next ride", "the daily ride")),
+        ("camping tent tents stoves headlamps sleeping", ("your next camping trip",)),
+        ("hiking", ("the trail",)),
+        ("coffee espresso kettles grinders presses", ("slow mornings", "your morning routine")),
+        ("tea teas chai", ("slow afternoons", "a quiet afternoon")),
+        ("cookware skillets saucepan ovens knives kitchen", ("weeknight dinners", "home cooking")),
+        ("sheets bedding duvet pillowcases blankets", ("your bedroom", "cosy nights in")),
+        ("lamps lights lighting pendant", ("your living room", "cosy evenings")),
+        ("speakers soundbars audio", ("your living room", "movie nights")),
+        ("headphones earbuds", ("your commute", "your daily commute")),
+        ("laptops ultrabooks computers", ("work and study",)),
+        ("keyboards mice webcams hubs peripherals", ("your desk", "your home office")),
+        ("phones chargers protectors", ("life on the go",)),
+        ("dresses tops blouses cardigans sweaters women", ("the season ahead",)),
+        ("shirts polos jeans men", ("the week ahead",)),
+        ("sneakers", ("everyday wear",)),
+        ("boots", ("colder days",)),
+        ("bags backpacks totes weekenders", ("your next trip", "everyday carry")),
+        ("watches", ("everyday wear",)),
+        ("skincare moisturizers cleansers creams gels balms", ("your daily routine",)),
+        ("lips lipsticks glosses", ("a night out",)),
+        ("fragrance candles mists parfum", ("cosy evenings",)),
+        ("snacks granola chips bars bites", ("busy days", "snack time")),
+        ("pantry oils sauces honey butters", ("weeknight dinners",)),
+        ("games", ("game night", "family game night")),
+        ("puzzles", ("a quiet evening", "rainy days")),
+        ("building sets kits robot", ("rainy days", "young builders")),
+        ("movies films comedy drama action thriller", ("movie night", "your next movie night")),
+    )
+)
+LIST_CLOSERS = (" picked for you", ", picked for you", " for you", " you might like", ", chosen for you")
+BRAND_CLOSERS = (" for you", ", picked for you", " you might like")
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _join(parts: tuple[str, ...] | list[str]) -> str:
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def noun_phrases(brief: ThemeBrief) -> list[str]:
+    """What the email holds, from the most to the least specific, lower case (a brand
+    or a label keeps its case). Without kinds: the theme's own name for its picks."""
+    kinds = list(brief.kinds)
+    if not kinds:
+        label = brief.label
+        if brief.kind in ("category", "brand") and label:
+            return [f"{label} picks", f"{label} finds"]
+        if brief.kind == "attribute" and label:
+            return [f"picks in {label.lower()}"]
+        if brief.kind == "new_arrivals":
+            return ["new arrivals"]
+        if brief.kind == "price_band" and brief.price_band:
+            return [f"picks {brief.price_band}", f"finds {brief.price_band}"]
+        return []
+    phrases = [_join(kinds[:2]), kinds[0], f"{kinds[0]} and more"] if len(kinds) > 1 else kinds
+    if len(kinds) >= 3:
+        phrases.insert(0, _join(kinds[:3]))
+    return list(dict.fromkeys(phrases))
+
+
+def occasions(brief: ThemeBrief) -> tuple[str, ...]:
+    """Occasions the theme's own words select, none repeating a word of its products."""
+    found: list[str] = []
+    kind_words = {w for k in brief.kinds for w in k.lower().split()}
+    for keys, options in OCCASIONS:
+        if keys & brief.occasion_words:
+            found += [o for o in options if not set(o.split()) & kind_words]
+    return tuple(dict.fromkeys(found))
+
+
+def available_styles(brief: ThemeBrief) -> tuple[str, ...]:
+    """The styles whose facts the brief has, in a fixed order."""
+    found = ["list"]
+    if occasions(brief):
+        found.append("occasion")
+    if brief.brands:
+        found.append("brand")
+    if brief.colors or brief.materials:
+        found.append("attribute")
+    if brief.price_band:
+        found.append("price")
+    if brief.kind == "new_arrivals":
+        found.append("new")
+    return tuple(found)
+
+
+def style_for(brief: ThemeBrief, index: int) -> str:
+    styles = available_styles(brief)
+    return styles[index % len(styles)]
+
+
+def choices(brief: ThemeBrief, style: str, char_budget: int) -> tuple[str, ...]:
+    """Every phrasing of ``style`` for ``brief`` that fits ``char_budget``."""
+    nps = noun_phrases(brief)
+    if not nps:
+        return ()
+    out: list[str] = []
+    if style == "list":
+        for np, closer in product(nps, LIST_CLOSERS):
+            if not (np.split()[-1] in ("picks", "finds") and "picked" in closer):
+                out.append(_cap(np) + closer)
+    elif style == "occasion":
+        out = [f"{_cap(np)} for {o}" for np, o in product(nps, occasions(brief))]
+    elif style == "brand":
+        brands = list(brief.brands)
+        by = [_join(brands[:2]), brands[0]] if len(brands) > 1 else brands
+        for np in nps if brief.kinds else []:
+            out += [f"{b} {np}{c}" for b in brands[:1] for c in BRAND_CLOSERS]
+            out += [f"{_cap(np)} from {b}" for b in by]
+        if not brief.kinds:
+            out += [f"{_cap(nps[0])} from {b}" for b in by]
+    elif style == "attribute":
+        if brief.colors:
+            # The colours are those of the first kind's items: said of it alone.
+            shades = [c.lower() for c in brief.colors]
+            for np in nps[:1] if brief.kind != "attribute" else nps:
+                out += [f"{_cap(np)} in {_join(shades[:2])}", f"{_cap(np)} in {shades[0]}"]
+        for material in brief.materials:
+            out += [f"{_cap(material.lower())} {np}" for np in nps if brief.kinds]
+    elif style == "price":
+        band = brief.price_band or ""
+        if brief.kinds:
+            out = [f"{_cap(np)} {band}" for np in nps] + [f"{_cap(band)}: {np}" for np in nps]
+    elif style == "new" and brief.kinds:
+        out = [f"New in: {np}" for np in nps] + [f"Just in: {np}" for np in nps]
+    return tuple(t for t in dict.fromkeys(out) if len(t) <= char_budget)

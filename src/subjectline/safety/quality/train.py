@@ -1,0 +1,200 @@
+"""Train the sendability judge on the judged titles and report held-out rates.
+
+    python -m subjectline.safety.quality.train [--no-embedding] [--write]
+
+Every ``*.jsonl`` in ``quality/data/`` is a file of judged cases (the ``subjectline
+check --cases`` format plus ``label`` send/reject and ``reason``). Train and test are
+kept apart by theme: a theme's titles (its source world and label) all land on one
+side. The judge's threshold is the one whose *gate* (every rule plus the judge) keeps
+false rejections of sendable titles at or below ``--max-false-reject`` in cross-
+validation on the training themes, and it is then measured once on the test themes.
+``--write`` saves ``model.json`` and ``metrics.json`` beside this file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from dataclasses import replace
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from subjectline.safety.cases import Case, parse_case
+from subjectline.safety.context import CheckContext
+from subjectline.safety.guard import check_title
+from subjectline.safety.quality.judge import FEATURES, JudgeModel
+
+DATA_DIR = Path(str(resources.files("subjectline.safety.quality") / "data"))
+PACKAGE_DIR = DATA_DIR.parent
+TEST_SHARE = 0.3
+HELDOUT_FILE = "heldout_cases.jsonl"
+SEED = 14
+
+
+def load_judged(folder: Path = DATA_DIR) -> list[tuple[Case, str]]:
+    """Every judged case with its group (the theme within its source file)."""
+    rows: list[tuple[Case, str]] = []
+    for path in sorted(folder.glob("*.jsonl")):
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            obj = json.loads(line)
+            if obj.get("label") not in ("send", "reject"):
+                raise ValueError(f"{path}:{lineno}: label must be send or reject")
+            case = parse_case(obj, str(path), lineno)
+            theme = obj.get("theme") or {}
+            label = theme.get("label") if isinstance(theme, dict) else theme
+            world = obj.get("source") or path.stem
+            rows.append((case, f"{world}|{label}"))
+    return rows
+
+
+def context_of(case: Case) -> CheckContext:
+    return CheckContext(
+        items=tuple(case.items),
+        promotions=tuple(case.promotions),
+        theme=case.theme,
+        now=case.now or datetime.now(UTC),
+    )
+
+
+def split_groups(groups: list[str], share: float = TEST_SHARE, seed: int = SEED) -> set[str]:
+    """The test groups: a seeded share of the distinct groups."""
+    distinct = sorted(set(groups))
+    rng = np.random.default_rng(seed)
+    rng.shuffle(distinct)
+    return set(distinct[: max(1, round(share * len(distinct)))])
+
+
+def _fit(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray, Any]:
+    from sklearn.linear_model import LogisticRegression
+
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0) + 1e-6
+    clf = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
+    clf.fit((x - mean) / scale, y)
+    return mean, scale, clf
+
+
+def _model(mean: np.ndarray, scale: np.ndarray, clf: Any, threshold: float, emb: bool) -> JudgeModel:
+    return JudgeModel(
+        mean=mean.astype(np.float32),
+        scale=scale.astype(np.float32),
+        weights=clf.coef_[0].astype(np.float32),
+        bias=float(clf.intercept_[0]),
+        threshold=threshold,
+        embedding=emb,
+        meta={},
+    )
+
+
+def gate_rates(
+    rule_ok: np.ndarray, scores: np.ndarray, y: np.ndarray, thr: float
+) -> dict[str, float]:
+    """The whole gate at threshold ``thr``: share of unsendable titles rejected (recall),
+    share of rejections that were unsendable (precision), share of sendable titles
+    rejected, and share of passed titles that are sendable."""
+    passed = rule_ok & (scores >= thr)
+    rejects, sends = y == 0, y == 1
+    n_rejected = int((~passed).sum())
+    return {
+        "reject_recall": float((~passed[rejects]).mean()) if rejects.any() else 0.0,
+        "reject_precision": float(rejects[~passed].mean()) if n_rejected else 1.0,
+        "send_false_reject": float((~passed[sends]).mean()) if sends.any() else 0.0,
+        "passed_sendable": float(sends[passed].mean()) if passed.any() else 0.0,
+        "n_reject": int(rejects.sum()),
+        "n_send": int(sends.sum()),
+    }
+
+
+def train(
+    embedding: bool = True, c: float = 0.5, max_false_reject: float = 0.08
+) -> tuple[JudgeModel, dict[str, Any]]:
+    rows = load_judged()
+    cases = [case for case, _ in rows]
+    groups = [g for _, g in rows]
+    y = np.array([1 if case.raw["label"] == "send" else 0 for case in cases])
+    contexts = [context_of(case) for case in cases]
+    probe = JudgeModel(np.zeros(1), np.ones(1), np.zeros(1), 0.0, 0.0, embedding, {})
+    x = np.vstack([probe.inputs([case.title], ctx) for case, ctx in zip(cases, contexts, strict=True)])
+    # The rules' verdicts, without the judge: the gate is rules AND judge.
+    rule_ok = np.array(
+        [
+            check_title(case.title, replace(ctx, skip_checks=frozenset({"quality.judge"}))).ok
+            for case, ctx in zip(cases, contexts, strict=True)
+        ]
+    )
+    test_groups = split_groups(groups)
+    is_test = np.array([g in test_groups for g in groups])
+    train_idx = np.where(~is_test)[0]
+
+    # Threshold from 5-fold group cross-validation on the training themes.
+    train_groups = sorted({groups[i] for i in train_idx})
+    rng = np.random.default_rng(SEED)
+    rng.shuffle(train_groups)
+    fold_of = {g: k % 5 for k, g in enumerate(train_groups)}
+    oof = np.zeros(len(cases))
+    for k in range(5):
+        fit_idx = [i for i in train_idx if fold_of[groups[i]] != k]
+        val_idx = [i for i in train_idx if fold_of[groups[i]] == k]
+        mean, scale, clf = _fit(x[fit_idx], y[fit_idx], c)
+        oof[val_idx] = clf.predict_proba((x[val_idx] - mean) / scale)[:, 1]
+    best = 0.0
+    for thr in np.linspace(0.05, 0.95, 91):
+        rates = gate_rates(rule_ok[train_idx], oof[train_idx], y[train_idx], float(thr))
+        if rates["send_false_reject"] <= max_false_reject:
+            best = float(thr)
+    mean, scale, clf = _fit(x[train_idx], y[train_idx], c)
+    model = _model(mean, scale, clf, round(best, 3), embedding)
+    test_scores = model.score_inputs(x[is_test])
+    metrics: dict[str, Any] = {
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "embedding": embedding,
+        "c": c,
+        "threshold": model.threshold,
+        "titles": len(cases),
+        "themes": len(set(groups)),
+        "train": {"titles": int((~is_test).sum()), "themes": len(train_groups)},
+        "test": {"titles": int(is_test.sum()), "themes": len(test_groups)},
+        "labels": dict(Counter(case.raw["label"] for case in cases)),
+        "cv_gate": gate_rates(rule_ok[train_idx], oof[train_idx], y[train_idx], model.threshold),
+        "test_gate": gate_rates(rule_ok[is_test], test_scores, y[is_test], model.threshold),
+        "test_rules_only": gate_rates(rule_ok[is_test], np.ones(int(is_test.sum())), y[is_test], 0.5),
+        "test_judge_only": gate_rates(
+            np.ones(int(is_test.sum()), dtype=bool), test_scores, y[is_test], model.threshold
+        ),
+        "test_groups": sorted(test_groups),
+    }
+    # The shipped model is the one fitted on the training themes only, so the test
+    # themes stay a fair check for anyone (``heldout_cases.jsonl``).
+    final = replace(model, meta={k: v for k, v in metrics.items() if k != "test_groups"})
+    metrics["heldout_lines"] = [case.raw for case, t in zip(cases, is_test, strict=True) if t]
+    return final, metrics
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--no-embedding", action="store_true")
+    parser.add_argument("--c", type=float, default=0.5)
+    parser.add_argument("--max-false-reject", type=float, default=0.08)
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+    model, metrics = train(not args.no_embedding, args.c, args.max_false_reject)
+    heldout = metrics.pop("heldout_lines")
+    summary = {k: v for k, v in metrics.items() if k != "test_groups"}
+    print(json.dumps(summary, indent=2))
+    if args.write:
+        (PACKAGE_DIR / "model.json").write_text(json.dumps(model.to_dict()) + "\n")
+        (PACKAGE_DIR / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        lines = [json.dumps(obj, ensure_ascii=False) for obj in heldout]
+        (PACKAGE_DIR / HELDOUT_FILE).write_text("\n".join(lines) + "\n")
+    assert len(FEATURES) == len(model.mean) - (384 if model.embedding else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""The quality family's exact rules: each rubric reason, and titles they must let pass."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from subjectline.data.contract import Item
+from subjectline.safety import CheckContext, run_check
+from subjectline.themes import Theme
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def _item(title: str, category: str, brand: str, **attrs: str) -> Item:
+    return Item("i1", title, category, brand, 50.0, "USD", True, datetime(2025, 1, 1, tzinfo=UTC), attrs)
+
+
+BOOTS = CheckContext(
+    items=(
+        _item("Fjord Classic Chelsea Boots, Black", "Fashion > Shoes > Boots", "Fjord"),
+        _item("Maison Lark Hiking Boots, Grey", "Fashion > Shoes > Boots", "Maison Lark"),
+    ),
+    theme=Theme("category:Fashion > Shoes > Boots", "category", "Boots", "Fashion"),
+    now=NOW,
+)
+DRESSES = CheckContext(
+    items=(
+        _item("Urban Thread Shirt Dress, Blue", "Fashion > Women > Dresses", "Urban Thread"),
+        _item("Urban Thread Maxi Dress, Olive", "Fashion > Women > Dresses", "Urban Thread"),
+    ),
+    theme=Theme("category:Fashion > Women > Dresses", "category", "Dresses", "Fashion"),
+    now=NOW,
+)
+
+
+@pytest.mark.parametrize(
+    ("check", "title"),
+    [
+        ("quality.tautology", "Boots for your boots"),
+        ("quality.tautology", "Boots for your hiking boots, today"),
+        ("quality.garbled", "Boots boots for a walk"),
+        ("quality.garbled", "Boots and boots from Fjord"),
+        ("quality.unfinished", "Chelsea boots from Fjord for your daily"),
+        ("quality.unfinished", "Fjord has new boots that's perfect"),
+        ("quality.voice", "Boots that I picked for you"),
+        ("quality.voice", "Hiking boots lol"),
+        ("quality.claim", "Fjord boots, the best in the world"),
+        ("quality.claim", "Eco-friendly boots from Fjord"),
+        ("quality.claim", "Luxury boots for you"),
+        ("quality.off_theme", "Boots for your next fashion project with a lamp"),
+    ],
+)
+def test_rule_rejects_with_its_reason(check: str, title: str) -> None:
+    reason = run_check(check, title, BOOTS)
+    assert reason is not None and reason.check == check and reason.detail
+
+
+@pytest.mark.parametrize(
+    ("title", "ctx"),
+    [
+        ("Chelsea boots and hiking boots from Fjord", BOOTS),
+        ("Boots for your next adventure", BOOTS),
+        ("Fjord boots, picked for you", BOOTS),
+        ("Shirt dresses and maxi dresses from Urban Thread", DRESSES),
+        ("Pretty in pink: picks chosen for you", DRESSES),
+    ],
+)
+def test_sendable_titles_pass_every_rule(title: str, ctx: CheckContext) -> None:
+    for check in ("tautology", "garbled", "unfinished", "voice", "claim", "off_theme"):
+        assert run_check(f"quality.{check}", title, ctx) is None, check
