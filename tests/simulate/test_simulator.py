@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from subjectline.simulate.simulator import (
     build_title_book,
     build_world,
     exploration_send,
+    facts_title,
     simulate,
     true_probabilities,
 )
@@ -105,6 +107,25 @@ def test_policies_are_compared_on_the_same_users() -> None:
     assert VAGUE not in chosen and OFF_THEME not in chosen
     again = simulate(CONFIG, candidates=_candidates(world)).payload
     assert again["policies"] == payload["policies"]
+
+
+def test_the_llm_policies_are_measured_against_each_control() -> None:
+    world = build_world(CONFIG)
+    payload = simulate(CONFIG, candidates=_candidates(world), world=world).payload
+    assert "facts" in payload["policies"] and payload["titles"]["facts_themes"] > 0
+    lifts = payload["lift"]
+    for name in ("ctr_llm_rerank_vs_facts", "ctr_llm_first_vs_facts", "ctr_facts_vs_template"):
+        low, high = lifts[name]["ci95"]
+        assert low <= lifts[name]["estimate"] <= high
+    # The reranker chooses among the LLM's titles and the template, never the facts control's.
+    facts = set(facts_title(t) for t in world.themes) - {None}
+    assert not {d["chosen"] for d in payload["titles"]["rerank"]} & facts
+    # With the classic control alone the payload is the old one: no facts policy or lift.
+    classic = replace(CONFIG, controls=("template",))
+    old = simulate(classic, candidates=_candidates(world), world=world).payload
+    assert set(old["policies"]) == set(POLICIES) - {"facts"}
+    assert not [k for k in old["lift"] if "facts" in k]
+    assert old["titles"]["facts_themes"] == 0
 
 
 def test_real_model_candidates_are_generated_per_theme_and_cached(tmp_path: Path) -> None:

@@ -4,12 +4,14 @@ One run:
 
 1. Build the world: a synthetic marketplace, each user's recommendations and theme, the
    user's latent relevance for the email's items (ground truth, simulator-only).
-2. Title book: per theme the template and the embedded LLM's candidates (generated per
-   theme and cached in the workspace), each checked by safety.
+2. Title book: per theme the template, the facts-filled template (the second control)
+   and the embedded LLM's candidates (generated per theme and cached in the workspace),
+   each checked by safety.
 3. Exploration send: every user gets a uniformly random title of their theme; the log
    (LoggedFeedback: context, action, reward, propensity) trains the engagement model.
-4. Evaluation send: each policy (template, llm_first, llm_rerank, oracle) is sent to the
-   same users with common random numbers, so paired differences have small variance.
+4. Evaluation send: each policy (template, facts, llm_first, llm_rerank, oracle) is sent
+   to the same users with common random numbers, so paired differences have small
+   variance; the LLM policies' lifts are reported against each control.
 
 Only steps 1 and 4 read the ground truth; the reranker sees logs and history only.
 """
@@ -30,6 +32,7 @@ from subjectline.data.contract import Item, Promotion
 from subjectline.data.synth import Marketplace, SynthConfig, synthesize
 from subjectline.data.vocab import roots
 from subjectline.generate import PromptSettings, generate_titles, make_backend
+from subjectline.generate.template import facts_template_titles, template_titles
 from subjectline.recommend.api import default_as_of, recommend_for_users
 from subjectline.score.choose import catalog_vocabulary, theme_context
 from subjectline.score.engagement import (
@@ -63,7 +66,11 @@ from subjectline.themes.extract import (
 )
 from subjectline.workspace import Workspace
 
-POLICIES = ("template", "llm_first", "llm_rerank", "oracle")
+POLICIES = ("template", "facts", "llm_first", "llm_rerank", "oracle")
+# The controls the LLM policies are measured against; "template" always runs (it is every
+# policy's fallback and the engagement objective's reference), "facts" when asked.
+CONTROLS = ("template", "facts")
+LLM_POLICIES = ("llm_first", "llm_rerank", "oracle")
 PAPER_CTR_LIFT = 0.125  # arXiv 2505.23809, online A/B tests
 ITEMS_PER_THEME = 6
 HISTORY_SENDS = 8
@@ -86,6 +93,15 @@ class SimulationConfig:
     safety: bool = True
     mean_recent_sends: float = 1.5
     response: ResponseModel = field(default_factory=ResponseModel)
+    controls: tuple[str, ...] = CONTROLS
+
+    def __post_init__(self) -> None:
+        if "template" not in self.controls or not set(self.controls) <= set(CONTROLS):
+            raise ValueError(f"controls must hold 'template' and may hold 'facts': {self.controls}")
+
+    @property
+    def policies(self) -> tuple[str, ...]:
+        return tuple(p for p in POLICIES if p != "facts" or "facts" in self.controls)
 
 
 @dataclass
@@ -108,7 +124,8 @@ class World:
 
 @dataclass
 class TitleBook:
-    """Every title the policies may send: per theme, the template first, then candidates."""
+    """Every title the policies may send: per theme, the template first, then the facts
+    control's title (source ``facts``, when it runs), then the LLM candidates."""
 
     titles: pl.DataFrame  # title_id, theme_key, theme_idx, text, source, index, safe
     features: pl.DataFrame  # per title_id: TITLE_FEATURES
@@ -308,18 +325,35 @@ def _safety_checker(world: World) -> Callable[[str, Theme], bool] | None:
     return is_safe
 
 
+def facts_title(theme: Theme, is_safe: Callable[[str, Theme], bool] | None = None) -> str | None:
+    """The facts control's title: the first facts-filled title that passes safety, or
+    None when the theme has no facts (the control then sends the classic template)."""
+    classic = set(template_titles(theme))
+    for text in facts_template_titles(theme):
+        if text not in classic and (is_safe is None or is_safe(text, theme)):
+            return text
+    return None
+
+
 def build_title_book(
     world: World,
     candidates: Mapping[str, Sequence[str]],
     is_safe: Callable[[str, Theme], bool] | None = None,
+    facts: bool = False,
 ) -> TitleBook:
-    """Template plus candidates per theme, with safety flags, features and world traits."""
+    """Template (and with ``facts`` the facts control's title) plus candidates per theme,
+    with safety flags, features and world traits."""
     rows: list[tuple[str, int, str, str, int, bool]] = []
     for t_idx, theme in enumerate(world.themes):
         ctx = world.contexts[theme.key]
         rows.append((theme.key, t_idx, ctx.template, "template", -1, True))
+        controls = {ctx.template}
+        filled = facts_title(theme, is_safe) if facts else None
+        if filled is not None and filled != ctx.template:
+            rows.append((theme.key, t_idx, filled, "facts", -1, True))
+            controls.add(filled)
         for i, text in enumerate(candidates.get(theme.key, ())):
-            if text == ctx.template:
+            if text in controls:
                 continue
             safe = True if is_safe is None else is_safe(text, theme)
             rows.append((theme.key, t_idx, text, "llm", i, safe))
@@ -447,8 +481,20 @@ def first_passing(book: TitleBook) -> dict[int, int]:
         t = row["theme_idx"]
         if row["source"] == "template":
             out.setdefault(t, row["title_id"])
-        elif row["safe"] and (t not in out or book.titles["source"][out[t]] == "template"):
+        elif (
+            row["source"] == "llm"
+            and row["safe"]
+            and (t not in out or book.titles["source"][out[t]] == "template")
+        ):
             out[t] = row["title_id"]
+    return out
+
+
+def facts_choice(book: TitleBook) -> dict[int, int]:
+    """Per theme: the facts control's title, else the template (as the campaign falls back)."""
+    out = _template_ids(book)
+    rows = book.titles.filter(pl.col("source") == "facts")
+    out.update({int(t): int(i) for t, i in zip(rows["theme_idx"], rows["title_id"], strict=True)})
     return out
 
 
@@ -469,10 +515,11 @@ def theme_scores(
     model: EngagementModel,
     recent_titles: Mapping[str, Sequence[str]] | None = None,
 ) -> list[ThemeScores]:
-    """Objectives of every safe title per theme; the engagement objective is the model's
+    """Objectives of every safe title per theme but the facts control's (the reranker
+    chooses among the LLM's and the template); the engagement objective is the model's
     predicted CTR averaged over the theme's audience, relative to the template's."""
     theme_idx = world.users["theme_idx"].to_numpy()
-    safe = book.titles.filter(pl.col("safe"))
+    safe = book.titles.filter(pl.col("safe") & (pl.col("source") != "facts"))
     out: list[ThemeScores] = []
     for t, theme in enumerate(world.themes):
         rows = safe.filter(pl.col("theme_idx") == t)
@@ -627,7 +674,7 @@ def prepare(
         candidates = {k: [c.text for c in v] for k, v in found.items()}
         generation = {"llm_calls": stats.llm_calls, "cache_hits": stats.cache_hits}
     checker = _safety_checker(world) if config.safety else None
-    book = build_title_book(world, candidates, checker)
+    book = build_title_book(world, candidates, checker, facts="facts" in config.controls)
     lap("explore")
     log, feedback = exploration_send(world, book, np.random.default_rng([config.seed, 2]))
     lap("engagement model")
@@ -659,6 +706,7 @@ def simulate(
     lap("evaluate")
     choices = {
         "template": _template_ids(book),
+        "facts": facts_choice(book),
         "llm_first": first_passing(book),
         "oracle": oracle_choice(world, book),
     }
@@ -666,7 +714,7 @@ def simulate(
     uniforms = np.random.default_rng([config.seed, 3]).random((world.users.height, 4))
     theme_idx = world.users["theme_idx"].to_numpy()
     outcomes: dict[str, Outcomes] = {}
-    for name in POLICIES:
+    for name in config.policies:
         lookup = np.array([choices[name][t] for t in range(len(world.themes))], dtype=np.int64)
         outcomes[name] = draw_outcomes(true_probabilities(world, book, lookup[theme_idx]), uniforms)
     lap(None)
@@ -686,10 +734,12 @@ def simulate(
             "cvr_llm_rerank_vs_template": relative_lift(
                 outcomes["llm_rerank"].convert, outcomes["template"].convert
             ),
+            **_lifts_vs_facts(outcomes),
         },
         "paper_ctr_lift": PAPER_CTR_LIFT,
         "gap_to_paper_ctr_lift": lift["estimate"] - PAPER_CTR_LIFT,
         "titles": {
+            "facts_themes": book.titles.filter(pl.col("source") == "facts").height,
             "candidates": llm.height,
             "safe_candidates": int(llm["safe"].sum()),
             "rerank_chose_template": sum(d["source"] == "template" for d in rerank_details),
@@ -708,6 +758,20 @@ def simulate(
         "seconds": prepared.seconds | lap.seconds,
     }
     return SimulationResult(payload, prepared)
+
+
+def _lifts_vs_facts(outcomes: Mapping[str, Outcomes]) -> dict[str, dict[str, Any]]:
+    """The LLM policies' (and the classic template's) lifts over the facts control."""
+    if "facts" not in outcomes:
+        return {}
+    facts = outcomes["facts"]
+    out = {
+        f"ctr_{name}_vs_facts": relative_lift(outcomes[name].click, facts.click)
+        for name in LLM_POLICIES
+    }
+    out["cvr_llm_rerank_vs_facts"] = relative_lift(outcomes["llm_rerank"].convert, facts.convert)
+    out["ctr_facts_vs_template"] = relative_lift(facts.click, outcomes["template"].click)
+    return out
 
 
 def _template_ids(book: TitleBook) -> dict[int, int]:
@@ -729,6 +793,7 @@ __all__ = [
     "build_world",
     "draw_outcomes",
     "exploration_send",
+    "facts_title",
     "prepare",
     "relative_lift",
     "simulate",
