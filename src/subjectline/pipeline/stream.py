@@ -75,6 +75,7 @@ from subjectline.themes.extract import (
     _order_items,
     item_features,
 )
+from subjectline.themes.trust import trusted_label, trusted_text
 from subjectline.workspace import Workspace
 
 SHARDS_DIR = "shards"
@@ -302,8 +303,8 @@ def themes_from_counts(
             label=feature["label"],
             root_category=feature["root"],
             coverage=float(mean_coverage),
-            example_titles=tuple(titles),
-            brands=tuple(b for b in brands if b),
+            example_titles=tuple(t for t in titles if trusted_text(t)),
+            brands=tuple(b for b in brands if b and trusted_label(b)),
             attributes=attributes,
         )
     return themes

@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 
 from subjectline.data.contract import Item
-from subjectline.safety.context import CheckContext
+from subjectline.data.untrusted import find_impersonation
+from subjectline.safety.context import CheckContext, brand_key, known_name_words
 from subjectline.safety.registry import check
-from subjectline.safety.text import STOPWORDS, canonical, words
+from subjectline.safety.text import STOPWORDS, WORD_RE, canonical, nfkc, words
 
 INSTRUCTION_RE = re.compile(
     r"(?:\b(?:ignore|disregard|forget|override|bypass|skip)\s+(?:all\s+|any\s+|the\s+|your\s+|"
@@ -49,6 +50,36 @@ CLAUSE_SPLIT_RE = re.compile(r"[|•;\n(){}\[\]<>]|\s[-–—/]+\s|\.\s|\.$")
 def instruction(title: str, ctx: CheckContext) -> str | None:
     m = INSTRUCTION_RE.search(canonical(title))
     return f"instruction or model text in the title: {m.group(0).strip()!r}" if m else None
+
+
+@check("injection.impersonation")
+def impersonation(title: str, ctx: CheckContext) -> str | None:
+    """The sender, an account or a transaction ("Your Account Team", "gift cards", "verify",
+    "invoice", "customer support"...; ``subjectline/data/lists/impersonation.txt``), whatever
+    the items say: seller-written text is no authority for them."""
+    phrase = find_impersonation(canonical(title))
+    if phrase is None:
+        return None
+    return f"impersonates the sender, an account or a transaction: {phrase!r}"
+
+
+# Two or more lower-to-upper joins in one word: texts run together ("iPhoneSelling").
+_GLUED_RE = re.compile(r"^\w*?[a-z][A-Z]\w*?[a-z][A-Z]")
+
+
+@check("injection.glued")
+def glued(title: str, ctx: CheckContext) -> str | None:
+    """A word made of seller texts run together ("iPhoneSelling"): scraped or injected
+    item text, not a name, unless it is an item's brand or a well-known name."""
+    brands = {brand_key(w) for i in ctx.items if i.brand for w in i.brand.split()}
+    brands |= {brand_key(w) for b in ctx.known_brands for w in b.split()}
+    for token in WORD_RE.findall(nfkc(title)):
+        if not _GLUED_RE.match(token):
+            continue
+        if brand_key(token) in brands or token.lower() in known_name_words():
+            continue
+        return f"words run together: {token!r}"
+    return None
 
 
 def product_words(item: Item, suspicious: list[str]) -> set[str]:

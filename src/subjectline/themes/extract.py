@@ -23,6 +23,7 @@ import polars as pl
 
 from subjectline.data.contract import CATEGORY_SEP, Item, category_levels
 from subjectline.themes.contract import Theme, ThemeKind
+from subjectline.themes.trust import trusted_label, trusted_text
 
 MIXED_KEY = "mixed"
 NEW_ARRIVALS_KEY = "new_arrivals"
@@ -124,7 +125,7 @@ def item_features(
             )
             for depth, path in enumerate(levels, start=1)
         ]
-        if brand:
+        if brand and trusted_label(brand):  # seller text: no "Your Account Team" theme
             brand_root = brand_roots[brand].most_common(1)[0][0]
             found.append(
                 _Feature(f"brand:{brand}", "brand", brand, config.brand_weight, brand_root)
@@ -132,7 +133,7 @@ def item_features(
         attrs = json.loads(attributes) if attributes else {}
         for name in config.attribute_names:
             value = attrs.get(name)
-            if isinstance(value, str) and value and "|" not in value:
+            if isinstance(value, str) and value and "|" not in value and trusted_label(value):
                 found.append(
                     _Feature(
                         f"attribute:{name}={value}",
@@ -268,8 +269,10 @@ def _theme_records(
     themes: dict[str, Theme] = {}
     for key, mean_coverage in coverage.iter_rows():
         rows = members.filter(pl.col("theme_key") == key)
-        titles = tuple(rows["title"].head(config.example_titles))
-        brands = tuple(b for b in rows["brand"].unique(maintain_order=True).head(5) if b)
+        titles = tuple(t for t in rows["title"].head(config.example_titles) if trusted_text(t))
+        brands = tuple(
+            b for b in rows["brand"].unique(maintain_order=True).head(5) if b and trusted_label(b)
+        )
         if key == MIXED_KEY:
             themes[key] = Theme(key, "mixed", "Picks for you", ALL_CATEGORIES, mean_coverage)
             continue
