@@ -14,7 +14,9 @@ NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def _item(title: str, category: str, brand: str, **attrs: str) -> Item:
-    return Item("i1", title, category, brand, 50.0, "USD", True, datetime(2025, 1, 1, tzinfo=UTC), attrs)
+    return Item(
+        "i1", title, category, brand, 50.0, "USD", True, datetime(2025, 1, 1, tzinfo=UTC), attrs
+    )
 
 
 BOOTS = CheckContext(

@@ -44,7 +44,7 @@ def gbnf(spec: OutputSpec) -> str:
     """The same language as a GBNF grammar."""
     if spec.choices:
         alternatives = " | ".join(json.dumps(c, ensure_ascii=False) for c in spec.choices)
-        return f"root ::= ({alternatives}) end\nend ::= \"\\n\"?\n"
+        return f'root ::= ({alternatives}) end\nend ::= "\\n"?\n'
     char = f"[{_CHARS}]"
     if spec.allow_name_token:
         char = f'({char} | "{FIRST_NAME_TOKEN}")'

@@ -55,7 +55,13 @@ OCCASIONS: tuple[tuple[frozenset[str], tuple[str, ...]], ...] = tuple(
         ("movies films comedy drama action thriller", ("movie night", "your next movie night")),
     )
 )
-LIST_CLOSERS = (" picked for you", ", picked for you", " for you", " you might like", ", chosen for you")
+LIST_CLOSERS = (
+    " picked for you",
+    ", picked for you",
+    " for you",
+    " you might like",
+    ", chosen for you",
+)
 BRAND_CLOSERS = (" for you", ", picked for you", " you might like")
 
 

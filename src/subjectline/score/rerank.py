@@ -1,9 +1,9 @@
 """Reranking: creativity vs conversion, weighted by lambda per root category; Pareto front.
 
 ``creativity`` = mean of novelty, diversity and sentiment; ``conversion`` = 0.4 engagement
-+ 0.25 quality (the sendability judge) + 0.15 relevance + 0.1 CTA + 0.1 readability. A candidate's score is
-``lam * creativity + (1 - lam) * conversion``: lam = 0 ranks for conversion only, lam = 1
-for creativity only (the trade-off weight of arXiv 2505.23809).
++ 0.25 quality (the sendability judge) + 0.15 relevance + 0.1 CTA + 0.1 readability.
+A candidate's score is ``lam * creativity + (1 - lam) * conversion``: lam = 0 ranks for
+conversion only, lam = 1 for creativity only (the trade-off weight of arXiv 2505.23809).
 """
 
 from __future__ import annotations

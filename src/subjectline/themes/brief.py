@@ -19,9 +19,39 @@ from subjectline.themes.contract import Theme
 # Marketing adjectives that sellers put in front of the product noun; they are claims or
 # noise ("Premium", "Eco"), never part of the product kind.
 SELLER_ADJECTIVES = frozenset(
-    """classic essential everyday lightweight premium compact organic ultra pro heritage
-    modern soft eco signature original new best deluxe luxury elite advanced smart-choice
-    authentic genuine official limited exclusive special super mega top""".split()
+    [
+        "classic",
+        "essential",
+        "everyday",
+        "lightweight",
+        "premium",
+        "compact",
+        "organic",
+        "ultra",
+        "pro",
+        "heritage",
+        "modern",
+        "soft",
+        "eco",
+        "signature",
+        "original",
+        "new",
+        "best",
+        "deluxe",
+        "luxury",
+        "elite",
+        "advanced",
+        "smart-choice",
+        "authentic",
+        "genuine",
+        "official",
+        "limited",
+        "exclusive",
+        "special",
+        "super",
+        "mega",
+        "top",
+    ]
 )
 # Words kept capitalised inside a product kind.
 _PROPER = frozenset({"french", "dutch", "chelsea", "oxford", "bluetooth", "bundt"})
@@ -33,8 +63,33 @@ MAX_KIND_CHARS = 24
 # the root's noun, qualified by the theme's label ("comedy films").
 ROOT_KINDS = {"movies": "films", "films": "films", "books": "books", "music": "albums"}
 COLOR_WORDS = frozenset(
-    """black white navy red olive grey gray beige blue pink green nude berry coral brown
-    tan cream ivory yellow orange purple teal charcoal silver gold""".split()
+    [
+        "black",
+        "white",
+        "navy",
+        "red",
+        "olive",
+        "grey",
+        "gray",
+        "beige",
+        "blue",
+        "pink",
+        "green",
+        "nude",
+        "berry",
+        "coral",
+        "brown",
+        "tan",
+        "cream",
+        "ivory",
+        "yellow",
+        "orange",
+        "purple",
+        "teal",
+        "charcoal",
+        "silver",
+        "gold",
+    ]
 )
 
 
@@ -63,9 +118,33 @@ class ThemeBrief:
 
 # Mass nouns: "whole bean coffee", never "coffees".
 UNCOUNTABLE = frozenset(
-    """coffee tea honey gear clothing apparel cookware bedding luggage furniture equipment
-    jewelry jewellery water granola skincare makeup rice flour oil sauce butter mix
-    lighting decor""".split()
+    [
+        "coffee",
+        "tea",
+        "honey",
+        "gear",
+        "clothing",
+        "apparel",
+        "cookware",
+        "bedding",
+        "luggage",
+        "furniture",
+        "equipment",
+        "jewelry",
+        "jewellery",
+        "water",
+        "granola",
+        "skincare",
+        "makeup",
+        "rice",
+        "flour",
+        "oil",
+        "sauce",
+        "butter",
+        "mix",
+        "lighting",
+        "decor",
+    ]
 )
 
 
@@ -167,7 +246,9 @@ def theme_brief(theme: Theme, max_kinds: int = 3, max_brands: int = 2) -> ThemeB
     root_kind = ROOT_KINDS.get(theme.root_category.lower())
     if root_kind and theme.kind == "category":
         own = label.lower()
-        kinds = [root_kind if own in (theme.root_category.lower(), root_kind) else f"{own} {root_kind}"]
+        kinds = [
+            root_kind if own in (theme.root_category.lower(), root_kind) else f"{own} {root_kind}"
+        ]
     attrs = theme.attributes
     # Colours are said of the first kind, so only that kind's items give them; an
     # attribute theme's value holds for every item.

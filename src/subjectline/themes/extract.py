@@ -50,7 +50,7 @@ class ThemeConfig:
     price_band_weight: float = 0.4
     attribute_names: tuple[str, ...] = ("color", "material", "flavor", "scent", "style")
     max_themes: int | None = None
-    example_titles: int = 5
+    example_titles: int = 8
     generic_leaf_names: frozenset[str] = field(
         default_factory=lambda: frozenset({"Shoes", "Apparel", "Gear", "Accessories", "Lighting"})
     )

@@ -5,7 +5,7 @@ Rules where a rule is exact (:mod:`.rules`), a learned judge where none is
 is sendable, also an objective of the reranker and a term of the fine-tuning reward.
 """
 
-from subjectline.safety.quality import rules  # noqa: F401 (registers the rule checks)
+from subjectline.safety.quality import rules
 from subjectline.safety.quality.judge import judge_score, judge_scores, load_model
 
 __all__ = ["judge_score", "judge_scores", "load_model", "rules"]

@@ -27,12 +27,83 @@ from subjectline.safety.text import STOPWORDS, is_english
 MODEL_FILE = "model.json"
 # Connective copy that says nothing about the items and needs no grounding.
 SAFE_COPY = frozenset(
-    """picked chosen for you your might like more from and in our edit finds picks new just
-    next season ahead week day days night nights evening evenings morning mornings routine
-    home trip ride run commute desk office room living bedroom kitchen dinners cooking
-    workouts practice wear carry study work life go game rainy quiet slow afternoon
-    afternoons cosy cozy calm builders young training race everyday daily colder busy
-    snack time movie family stretch outdoors camping""".split()
+    [
+        "picked",
+        "chosen",
+        "for",
+        "you",
+        "your",
+        "might",
+        "like",
+        "more",
+        "from",
+        "and",
+        "in",
+        "our",
+        "edit",
+        "finds",
+        "picks",
+        "new",
+        "just",
+        "next",
+        "season",
+        "ahead",
+        "week",
+        "day",
+        "days",
+        "night",
+        "nights",
+        "evening",
+        "evenings",
+        "morning",
+        "mornings",
+        "routine",
+        "home",
+        "trip",
+        "ride",
+        "run",
+        "commute",
+        "desk",
+        "office",
+        "room",
+        "living",
+        "bedroom",
+        "kitchen",
+        "dinners",
+        "cooking",
+        "workouts",
+        "practice",
+        "wear",
+        "carry",
+        "study",
+        "work",
+        "life",
+        "go",
+        "game",
+        "rainy",
+        "quiet",
+        "slow",
+        "afternoon",
+        "afternoons",
+        "cosy",
+        "cozy",
+        "calm",
+        "builders",
+        "young",
+        "training",
+        "race",
+        "everyday",
+        "daily",
+        "colder",
+        "busy",
+        "snack",
+        "time",
+        "movie",
+        "family",
+        "stretch",
+        "outdoors",
+        "camping",
+    ]
 )
 FEATURES = (
     "words",
@@ -87,9 +158,43 @@ def features(title: str, ctx: CheckContext) -> np.ndarray:
         lows.count("you") + lows.count("your"),
         float(bool(label) and title.lower().startswith(label)),
         float(bool(label_lemmas & product_nouns())),
-        float(first in product_nouns() or first in data and first not in label_lemmas),
+        float(first in product_nouns() or (first in data and first not in label_lemmas)),
     ]
     return np.asarray(values, dtype=np.float32)
+
+
+EMBEDDING_FEATURES = ("purpose_items_similarity", "title_items_similarity")
+
+
+def purpose_of(title: str) -> str:
+    """What the title says its items are for: the words after its first "for"."""
+    found = _words(title)
+    lows = [w.lower() for w in found]
+    if "for" in lows[1:]:
+        rest = found[lows.index("for", 1) + 1 :]
+        if rest:
+            return " ".join(rest)
+    return title
+
+
+def items_text(ctx: CheckContext) -> str:
+    """The email's items as one line to embed: their titles, at most eight."""
+    return "; ".join(dict.fromkeys(i.title for i in ctx.items[:8])) or (
+        ctx.theme.label if ctx.theme is not None else ""
+    )
+
+
+def embedding_inputs(titles: Sequence[str], ctx: CheckContext) -> np.ndarray:
+    """How well each title and its purpose fit the items (cosines), and the title's own
+    embedding: "for your next ride" sits near bike helmets, far from puzzles."""
+    from subjectline.safety.quality.embed import embed
+
+    titles = list(titles)
+    purposes = [purpose_of(t) for t in titles]
+    vectors = embed([*titles, *purposes, items_text(ctx)])
+    own, purpose, items = vectors[: len(titles)], vectors[len(titles) : -1], vectors[-1]
+    sims = np.stack([purpose @ items, own @ items], axis=1)
+    return np.hstack([sims, own])
 
 
 @dataclass(frozen=True)
@@ -108,9 +213,7 @@ class JudgeModel:
         feats = np.stack([features(t, ctx) for t in titles]) if titles else np.zeros((0, 0))
         if not self.embedding:
             return feats
-        from subjectline.safety.quality.embed import embed
-
-        return np.hstack([feats, embed(list(titles))])
+        return np.hstack([feats, embedding_inputs(titles, ctx)])
 
     def score_inputs(self, x: np.ndarray) -> np.ndarray:
         z = ((x - self.mean) / self.scale) @ self.weights + self.bias

@@ -8,6 +8,7 @@ learned judge (``quality.judge``).
 
 from __future__ import annotations
 
+import itertools
 import re
 from functools import cache
 
@@ -17,22 +18,122 @@ from subjectline.safety.text import PLACEHOLDER_RE, STOPWORDS, read_list, stem_k
 
 # Words that may repeat or close a purpose without naming a product.
 _GENERIC = frozenset(
-    """pick picks you your new favorite favourite one ones more item items product products
-    thing things brand brands day days way home""".split()
+    [
+        "pick",
+        "picks",
+        "you",
+        "your",
+        "new",
+        "favorite",
+        "favourite",
+        "one",
+        "ones",
+        "more",
+        "item",
+        "items",
+        "product",
+        "products",
+        "thing",
+        "things",
+        "brand",
+        "brands",
+        "day",
+        "days",
+        "way",
+        "home",
+    ]
 )
 PREPOSITIONS = ("for", "in", "to", "with", "into")
 _PURPOSE_DETERMINERS = frozenset({"your", "a", "an", "the", "every", "our"})
 # Words a finished English sentence does not end on (beyond form.truncated's list).
 UNFINISHED_END = frozenset(
-    """daily perfect delicious favorite favourite strong great fantastic best next special
-    every each aren't isn't don't won't can't is are was were will would can could should
-    shall must may might has have had do does did comes goes makes keeps that's it's
-    which who whose while when where because although though unless until so such very
-    really also even still yet off""".split()
+    [
+        "daily",
+        "perfect",
+        "delicious",
+        "favorite",
+        "favourite",
+        "strong",
+        "great",
+        "fantastic",
+        "best",
+        "next",
+        "special",
+        "every",
+        "each",
+        "aren't",
+        "isn't",
+        "don't",
+        "won't",
+        "can't",
+        "is",
+        "are",
+        "was",
+        "were",
+        "will",
+        "would",
+        "can",
+        "could",
+        "should",
+        "shall",
+        "must",
+        "may",
+        "might",
+        "has",
+        "have",
+        "had",
+        "do",
+        "does",
+        "did",
+        "comes",
+        "goes",
+        "makes",
+        "keeps",
+        "that's",
+        "it's",
+        "which",
+        "who",
+        "whose",
+        "while",
+        "when",
+        "where",
+        "because",
+        "although",
+        "though",
+        "unless",
+        "until",
+        "so",
+        "such",
+        "very",
+        "really",
+        "also",
+        "even",
+        "still",
+        "yet",
+        "off",
+    ]
 )
 FIRST_PERSON = frozenset({"i", "i'm", "i've", "i'll", "i'd", "me", "my", "mine", "myself"})
 CHAT_WORDS = frozenset(
-    """lol lmao rofl haha hahaha omg pita tbh btw imo idk smh wtf yay oops ugh meh""".split()
+    [
+        "lol",
+        "lmao",
+        "rofl",
+        "haha",
+        "hahaha",
+        "omg",
+        "pita",
+        "tbh",
+        "btw",
+        "imo",
+        "idk",
+        "smh",
+        "wtf",
+        "yay",
+        "oops",
+        "ugh",
+        "meh",
+    ]
 )
 ODD_PHRASES = (
     "what do you think",
@@ -68,22 +169,99 @@ def _content(word: str) -> bool:
     return low not in STOPWORDS and low not in _GENERIC and len(low) > 2 and low.isalpha()
 
 
+# Nouns that only hold the thing before them: "your yoga routine" is yoga again.
+CONTAINERS = frozenset(
+    [
+        "routine",
+        "routines",
+        "collection",
+        "collections",
+        "needs",
+        "need",
+        "kit",
+        "set",
+        "sets",
+        "fix",
+        "lovers",
+        "lover",
+        "fans",
+        "fan",
+        "picks",
+        "pick",
+        "selection",
+        "edit",
+        "choice",
+        "choices",
+        "options",
+        "option",
+        "purchase",
+    ]
+)
+# Occasions a repeated word may qualify: "party games for game night" is not circular.
+OCCASION_HEADS = frozenset(
+    [
+        "night",
+        "nights",
+        "party",
+        "parties",
+        "day",
+        "days",
+        "trip",
+        "trips",
+        "adventure",
+        "adventures",
+        "evening",
+        "evenings",
+        "weekend",
+        "weekends",
+        "morning",
+        "mornings",
+        "break",
+        "time",
+        "season",
+        "session",
+        "lover",
+        "lovers",
+    ]
+)
+_PUNCT_BREAK = re.compile(r"[,.;:!?()]")
+_BARE_PRICE = re.compile(
+    r"\b(?:under|below|less than)\s+\d+(?![\d.,]*\s*(?:dollars|usd|eur|gbp))", re.IGNORECASE
+)
+
+
+def _spans(title: str) -> list[tuple[str, int, int]]:
+    return [
+        (t.text.replace("’", "'"), t.start, t.end) for t in tokens(PLACEHOLDER_RE.sub(" ", title))
+    ]
+
+
 @check("quality.tautology")
 def tautology(title: str, ctx: CheckContext) -> str | None:
     """The purpose names the product itself: "Laptops for your laptop", "Yoga for your
-    morning yoga routine", "Cold brew for your cold brew"."""
-    found = _words(title)
-    lows = [w.lower() for w in found]
+    morning yoga routine", "Cold brew for your cold brew". A repeated word that only
+    qualifies another noun ("party games for game night", "teas for a tea party") is not."""
+    text = PLACEHOLDER_RE.sub(" ", title)
+    spans = _spans(title)
+    lows = [w.lower() for w, _, _ in spans]
     for i, word in enumerate(lows):
         if word not in PREPOSITIONS or i == 0:
             continue
         # "for your X", "in a X": a purpose; "Pretty in pink" is not.
         if word != "for" and (i + 1 >= len(lows) or lows[i + 1] not in _PURPOSE_DETERMINERS):
             continue
-        head = {lemma(w) for w in found[:i] if _content(w)}
-        tail = [w for w in found[i + 1 :] if _content(w)]
-        for w in tail:
-            if lemma(w) in head:
+        head = {lemma(w) for w, _, _ in spans[:i] if _content(w)}
+        for j in range(i + 1, len(spans)):
+            w = spans[j][0]
+            if not _content(w) or lemma(w) not in head:
+                continue
+            follows = spans[j + 1][0].lower() if j + 1 < len(spans) else ""
+            ends_phrase = (
+                j + 1 >= len(spans)
+                or follows in STOPWORDS
+                or bool(_PUNCT_BREAK.search(text[spans[j][2] : spans[j + 1][1]]))
+            )
+            if ends_phrase or follows in CONTAINERS or follows not in OCCASION_HEADS:
                 return f"the purpose repeats {w!r}, which the title already sells"
         break  # only the first purpose phrase reads as the title's purpose
     return None
@@ -91,34 +269,49 @@ def tautology(title: str, ctx: CheckContext) -> str | None:
 
 @check("quality.garbled")
 def garbled(title: str, ctx: CheckContext) -> str | None:
-    """Broken words or labels: a word twice in a row or three times, a repeat that is not
-    a list of kinds ("Coffee and coffee & tea"), a plural after "a", odd inner capitals."""
-    found = _words(title)
+    """Broken words or labels: a word twice in a row, a word repeated where it stands
+    alone ("Coffee and coffee & tea", "Bricks and Bricks"; "lip glosses and lip balms"
+    is a list of kinds), a plural after "a", capitals inside a word."""
+    text = PLACEHOLDER_RE.sub(" ", title)
+    spans = _spans(title)
+    found = [w for w, _, _ in spans]
     lows = [w.lower() for w in found]
-    for a, b in zip(lows, lows[1:], strict=False):
-        if lemma(a) == lemma(b) and a.isalpha():
+    for k in range(len(spans) - 1):
+        a, b = lows[k], lows[k + 1]
+        gap = text[spans[k][2] : spans[k + 1][1]]
+        if a.isalpha() and lemma(a) == lemma(b) and not _PUNCT_BREAK.search(gap):
             return f"{a!r} twice in a row"
+
+    def alone(i: int) -> bool:
+        before = lows[i - 1] if i > 0 else ""
+        after = lows[i + 1] if i + 1 < len(lows) else ""
+        return not (before and before not in STOPWORDS) and not (after and after not in STOPWORDS)
+
     seen: dict[str, list[int]] = {}
     for i, w in enumerate(lows):
         if _content(w):
             seen.setdefault(lemma(w), []).append(i)
     for key, where in seen.items():
-        if len(where) >= 3:
-            return f"{key!r} three times"
-        if len(where) == 2:
-            # "shirt dresses and maxi dresses": each is the head of its own kind.
-            mods = [lows[i - 1] if i > 0 else "" for i in where]
-            if not all(m and _content(m) for m in mods) or mods[0] == mods[1]:
-                return f"{key!r} twice"
-    for a, b in zip(lows, found[1:], strict=False):
-        if a == "a" and b.lower().endswith("s") and lemma(b) != b.lower():
-            if b.lower() in ctx.data_words or lemma(b) in ctx.data_words:
-                return f"'a {b}': an article before a plural"
+        if len(where) >= 2 and any(alone(i) for i in where):
+            return f"{key!r} repeated where it stands alone"
+        for a, b in itertools.pairwise(where):
+            gap = text[spans[a][2] : spans[b][1]]
+            between = lows[a + 1 : b]
+            if b - a <= 2 and not _PUNCT_BREAK.search(gap) and not set(between) & STOPWORDS:
+                return f"{key!r} twice within three words"
+    bare = _BARE_PRICE.search(text)
+    if bare and "$" not in text and "€" not in text and "£" not in text:
+        return f"{bare.group(0)!r}: a price without its currency"
+    for article, noun in zip(lows, found[1:], strict=False):
+        plural = noun.lower().endswith("s") and lemma(noun) != noun.lower()
+        in_data = noun.lower() in ctx.data_words or lemma(noun) in ctx.data_words
+        if article == "a" and plural and in_data:
+            return f"'a {noun}': an article before a plural"
     for w in found:
         inner = w[1:]
-        if w.isalpha() and any(c.isupper() for c in inner) and any(c.islower() for c in inner):
-            if w not in ctx.raw_data_tokens:
-                return f"{w!r} has capitals inside the word"
+        mixed = any(c.isupper() for c in inner) and any(c.islower() for c in inner)
+        if w.isalpha() and mixed and w not in ctx.raw_data_tokens:
+            return f"{w!r} has capitals inside the word"
     return None
 
 

@@ -54,6 +54,12 @@ def load_judged(folder: Path = DATA_DIR) -> list[tuple[Case, str]]:
     return rows
 
 
+def theme_label(group: str) -> str:
+    """The theme's label of a group: a split by label keeps "Camping" of every world on
+    one side, so the test themes are unseen, not the same theme of another world."""
+    return group.split("|", 1)[1].strip().lower()
+
+
 def context_of(case: Case) -> CheckContext:
     return CheckContext(
         items=tuple(case.items),
@@ -64,11 +70,12 @@ def context_of(case: Case) -> CheckContext:
 
 
 def split_groups(groups: list[str], share: float = TEST_SHARE, seed: int = SEED) -> set[str]:
-    """The test groups: a seeded share of the distinct groups."""
-    distinct = sorted(set(groups))
+    """The test groups: every group whose theme label is in a seeded share of labels."""
+    labels = sorted({theme_label(g) for g in groups})
     rng = np.random.default_rng(seed)
-    rng.shuffle(distinct)
-    return set(distinct[: max(1, round(share * len(distinct)))])
+    rng.shuffle(labels)
+    test_labels = set(labels[: max(1, round(share * len(labels)))])
+    return {g for g in groups if theme_label(g) in test_labels}
 
 
 def _fit(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray, Any]:
@@ -81,7 +88,9 @@ def _fit(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray
     return mean, scale, clf
 
 
-def _model(mean: np.ndarray, scale: np.ndarray, clf: Any, threshold: float, emb: bool) -> JudgeModel:
+def _model(
+    mean: np.ndarray, scale: np.ndarray, clf: Any, threshold: float, emb: bool
+) -> JudgeModel:
     return JudgeModel(
         mean=mean.astype(np.float32),
         scale=scale.astype(np.float32),
@@ -113,7 +122,7 @@ def gate_rates(
 
 
 def train(
-    embedding: bool = True, c: float = 0.5, max_false_reject: float = 0.08
+    embedding: bool = True, c: float = 0.01, max_false_reject: float = 0.10
 ) -> tuple[JudgeModel, dict[str, Any]]:
     rows = load_judged()
     cases = [case for case, _ in rows]
@@ -121,7 +130,9 @@ def train(
     y = np.array([1 if case.raw["label"] == "send" else 0 for case in cases])
     contexts = [context_of(case) for case in cases]
     probe = JudgeModel(np.zeros(1), np.ones(1), np.zeros(1), 0.0, 0.0, embedding, {})
-    x = np.vstack([probe.inputs([case.title], ctx) for case, ctx in zip(cases, contexts, strict=True)])
+    x = np.vstack(
+        [probe.inputs([case.title], ctx) for case, ctx in zip(cases, contexts, strict=True)]
+    )
     # The rules' verdicts, without the judge: the gate is rules AND judge.
     rule_ok = np.array(
         [
@@ -135,13 +146,14 @@ def train(
 
     # Threshold from 5-fold group cross-validation on the training themes.
     train_groups = sorted({groups[i] for i in train_idx})
+    train_labels = sorted({theme_label(g) for g in train_groups})
     rng = np.random.default_rng(SEED)
-    rng.shuffle(train_groups)
-    fold_of = {g: k % 5 for k, g in enumerate(train_groups)}
+    rng.shuffle(train_labels)
+    fold_of = {label: k % 5 for k, label in enumerate(train_labels)}
     oof = np.zeros(len(cases))
     for k in range(5):
-        fit_idx = [i for i in train_idx if fold_of[groups[i]] != k]
-        val_idx = [i for i in train_idx if fold_of[groups[i]] == k]
+        fit_idx = [i for i in train_idx if fold_of[theme_label(groups[i])] != k]
+        val_idx = [i for i in train_idx if fold_of[theme_label(groups[i])] == k]
         mean, scale, clf = _fit(x[fit_idx], y[fit_idx], c)
         oof[val_idx] = clf.predict_proba((x[val_idx] - mean) / scale)[:, 1]
     best = 0.0
@@ -164,7 +176,9 @@ def train(
         "labels": dict(Counter(case.raw["label"] for case in cases)),
         "cv_gate": gate_rates(rule_ok[train_idx], oof[train_idx], y[train_idx], model.threshold),
         "test_gate": gate_rates(rule_ok[is_test], test_scores, y[is_test], model.threshold),
-        "test_rules_only": gate_rates(rule_ok[is_test], np.ones(int(is_test.sum())), y[is_test], 0.5),
+        "test_rules_only": gate_rates(
+            rule_ok[is_test], np.ones(int(is_test.sum())), y[is_test], 0.5
+        ),
         "test_judge_only": gate_rates(
             np.ones(int(is_test.sum()), dtype=bool), test_scores, y[is_test], model.threshold
         ),
@@ -180,8 +194,8 @@ def train(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--no-embedding", action="store_true")
-    parser.add_argument("--c", type=float, default=0.5)
-    parser.add_argument("--max-false-reject", type=float, default=0.08)
+    parser.add_argument("--c", type=float, default=0.01)
+    parser.add_argument("--max-false-reject", type=float, default=0.10)
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     model, metrics = train(not args.no_embedding, args.c, args.max_false_reject)
@@ -193,7 +207,7 @@ def main() -> None:
         (PACKAGE_DIR / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         lines = [json.dumps(obj, ensure_ascii=False) for obj in heldout]
         (PACKAGE_DIR / HELDOUT_FILE).write_text("\n".join(lines) + "\n")
-    assert len(FEATURES) == len(model.mean) - (384 if model.embedding else 0)
+    assert len(FEATURES) == len(model.mean) - (386 if model.embedding else 0)
 
 
 if __name__ == "__main__":
