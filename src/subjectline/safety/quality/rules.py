@@ -294,10 +294,10 @@ def garbled(title: str, ctx: CheckContext) -> str | None:
     for key, where in seen.items():
         if len(where) >= 2 and any(alone(i) for i in where):
             return f"{key!r} repeated where it stands alone"
-        for a, b in itertools.pairwise(where):
-            gap = text[spans[a][2] : spans[b][1]]
-            between = lows[a + 1 : b]
-            if b - a <= 2 and not _PUNCT_BREAK.search(gap) and not set(between) & STOPWORDS:
+        for first, second in itertools.pairwise(where):
+            gap = text[spans[first][2] : spans[second][1]]
+            between = lows[first + 1 : second]
+            if second - first <= 2 and not _PUNCT_BREAK.search(gap) and not set(between) & STOPWORDS:
                 return f"{key!r} twice within three words"
     bare = _BARE_PRICE.search(text)
     if bare and "$" not in text and "€" not in text and "£" not in text:
