@@ -297,7 +297,11 @@ def garbled(title: str, ctx: CheckContext) -> str | None:
         for first, second in itertools.pairwise(where):
             gap = text[spans[first][2] : spans[second][1]]
             between = lows[first + 1 : second]
-            if second - first <= 2 and not _PUNCT_BREAK.search(gap) and not set(between) & STOPWORDS:
+            if (
+                second - first <= 2
+                and not _PUNCT_BREAK.search(gap)
+                and not set(between) & STOPWORDS
+            ):
                 return f"{key!r} twice within three words"
     bare = _BARE_PRICE.search(text)
     if bare and "$" not in text and "€" not in text and "£" not in text:
