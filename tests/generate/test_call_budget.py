@@ -36,7 +36,7 @@ class HalfGarbageBackend:
 
 def test_retries_stop_at_the_budget_and_a_rerun_asks_nothing(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / "ws")
-    settings = PromptSettings(n_candidates=4, max_retries=2)
+    settings = PromptSettings(prompt_version="v1", n_candidates=4, max_retries=2)
     backend = HalfGarbageBackend()
     found, stats = generate_titles(THEMES, backend, settings, ws, max_llm_calls=10)
     # 8 first asks, then only 2 of the 4 failed ones are asked again (and fail again):
@@ -50,7 +50,7 @@ def test_retries_stop_at_the_budget_and_a_rerun_asks_nothing(tmp_path: Path) -> 
 
 
 def test_without_a_budget_retries_are_bounded_by_max_retries(tmp_path: Path) -> None:
-    settings = PromptSettings(n_candidates=4, max_retries=2)
+    settings = PromptSettings(prompt_version="v1", n_candidates=4, max_retries=2)
     backend = HalfGarbageBackend()
     _, stats = generate_titles(THEMES, backend, settings, Workspace(tmp_path / "ws"))
     assert stats.llm_calls == 8 + 4 + 4

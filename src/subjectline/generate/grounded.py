@@ -62,6 +62,7 @@ LIST_CLOSERS = (
     " you might like",
     ", chosen for you",
 )
+NO_FACTS_CHOICES = ("Picked for you", "Hand-picked for you", "A few picks for you")
 BRAND_CLOSERS = (" for you", ", picked for you", " you might like")
 
 

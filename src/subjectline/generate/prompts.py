@@ -165,6 +165,9 @@ def grounded_spec(brief: ThemeBrief, style: str, settings: PromptSettings) -> Ou
     options = grounded.choices(brief, style, settings.char_budget)
     if not options:
         options = grounded.choices(brief, "list", settings.char_budget)
+    if not options:
+        # No facts (a mixed theme): a plain phrase, never free text after a style cue.
+        options = grounded.NO_FACTS_CHOICES
     return OutputSpec(char_budget=settings.char_budget, choices=options)
 
 
