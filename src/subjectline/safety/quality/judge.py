@@ -20,7 +20,7 @@ from importlib import resources
 import numpy as np
 
 from subjectline.safety.context import CheckContext, Reason
-from subjectline.safety.quality.rules import _words, lemma, product_nouns
+from subjectline.safety.quality.rules import lemma, product_nouns, title_words
 from subjectline.safety.registry import check
 from subjectline.safety.text import STOPWORDS, is_english
 
@@ -130,7 +130,7 @@ def _data_lemmas(ctx: CheckContext) -> frozenset[str]:
 
 def features(title: str, ctx: CheckContext) -> np.ndarray:
     """The hand features of ``title`` in ``ctx`` (see ``FEATURES``)."""
-    found = _words(title)
+    found = title_words(title)
     lows = [w.lower() for w in found]
     data = _data_lemmas(ctx)
     content = [w for w in lows if w not in STOPWORDS]
@@ -168,7 +168,7 @@ EMBEDDING_FEATURES = ("purpose_items_similarity", "title_items_similarity")
 
 def purpose_of(title: str) -> str:
     """What the title says its items are for: the words after its first "for"."""
-    found = _words(title)
+    found = title_words(title)
     lows = [w.lower() for w in found]
     if "for" in lows[1:]:
         rest = found[lows.index("for", 1) + 1 :]

@@ -160,8 +160,9 @@ def lemma(word: str) -> str:
     return w
 
 
-def _words(title: str) -> list[str]:
-    return [t.text.replace("’", "'") for t in tokens(PLACEHOLDER_RE.sub(" ", title))]
+def title_words(title: str) -> list[str]:
+    """The title's words as written (placeholders dropped, curly apostrophes straightened)."""
+    return [w for w, _, _ in _spans(title)]
 
 
 def _content(word: str) -> bool:
@@ -323,7 +324,7 @@ def garbled(title: str, ctx: CheckContext) -> str | None:
 def unfinished(title: str, ctx: CheckContext) -> str | None:
     """Stops mid-thought: "...for your daily", "...that's perfect", "...so they aren't"."""
     text = PLACEHOLDER_RE.sub(" ", title).rstrip(" .!")
-    found = _words(text)
+    found = title_words(text)
     if not found:
         return None
     last = found[-1].lower()
@@ -335,7 +336,7 @@ def unfinished(title: str, ctx: CheckContext) -> str | None:
 @check("quality.voice")
 def odd_voice(title: str, ctx: CheckContext) -> str | None:
     """The shop speaks, not a person: no "I"/"me", no chat slang or asides."""
-    lows = [w.lower() for w in _words(title)]
+    lows = [w.lower() for w in title_words(title)]
     for w in lows:
         if w in FIRST_PERSON:
             return f"first person {w!r}: the shop does not speak as a person"
@@ -395,7 +396,7 @@ def off_theme(title: str, ctx: CheckContext) -> str | None:
         return None
     data = {lemma(w) for w in ctx.data_words} | {lemma(w) for w in ctx.brand_words}
     data_stems = ctx.data_stems
-    for w in _words(title):
+    for w in title_words(title):
         key = lemma(w)
         if key not in product_nouns() or key in data:
             continue
