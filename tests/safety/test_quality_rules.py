@@ -72,3 +72,26 @@ def test_rule_rejects_with_its_reason(check: str, title: str) -> None:
 def test_sendable_titles_pass_every_rule(title: str, ctx: CheckContext) -> None:
     for check in ("tautology", "garbled", "unfinished", "voice", "claim", "off_theme"):
         assert run_check(f"quality.{check}", title, ctx) is None, check
+
+
+def test_home_repeated_alone_is_garbled_but_home_decor_for_your_home_is_not() -> None:
+    kitchen = CheckContext(
+        items=(_item("Linden Home Eco Skillet", "Home & Kitchen > Kitchen", "Linden Home"),),
+        theme=Theme("category:Home & Kitchen", "category", "Home & Kitchen", "Home & Kitchen"),
+        now=NOW,
+    )
+    reason = run_check("quality.garbled", "Home and home & kitchen", kitchen)
+    assert reason is not None and "home" in reason.detail
+    assert run_check("quality.garbled", "Kitchen picks for your home", kitchen) is None
+
+
+def _priced(price: float) -> CheckContext:
+    lip = Item("l1", "Lune Lip Balm", "Beauty > Makeup > Lips", "Lune", price, "USD", True, NOW, {})
+    return CheckContext(items=(lip,), now=NOW)
+
+
+@pytest.mark.parametrize("title", ["Affordable picks for you", "Budget-friendly lip balm"])
+def test_a_price_claim_is_stated_only_when_every_item_is_cheap(title: str) -> None:
+    assert run_check("quality.claim", title, _priced(8.0)) is None
+    reason = run_check("quality.claim", title, _priced(80.0))
+    assert reason is not None and reason.check == "quality.claim"

@@ -22,9 +22,10 @@ import numpy as np
 from subjectline.safety.context import CheckContext, Reason
 from subjectline.safety.quality.rules import lemma, product_nouns, title_words
 from subjectline.safety.registry import check
-from subjectline.safety.text import STOPWORDS, is_english
+from subjectline.safety.text import PLACEHOLDER_RE, STOPWORDS, is_english
 
 MODEL_FILE = "model.json"
+PLACEHOLDER_NAME = "Alex"
 # Connective copy that says nothing about the items and needs no grounding.
 SAFE_COPY = frozenset(
     [
@@ -189,7 +190,8 @@ def embedding_inputs(titles: Sequence[str], ctx: CheckContext) -> np.ndarray:
     embedding: "for your next ride" sits near bike helmets, far from puzzles."""
     from subjectline.safety.quality.embed import embed
 
-    titles = list(titles)
+    # The encoder reads "{first_name}" as code; a name reads as the greeting it is.
+    titles = [PLACEHOLDER_RE.sub(PLACEHOLDER_NAME, t) for t in titles]
     purposes = [purpose_of(t) for t in titles]
     vectors = embed([*titles, *purposes, items_text(ctx)])
     own, purpose, items = vectors[: len(titles)], vectors[len(titles) : -1], vectors[-1]

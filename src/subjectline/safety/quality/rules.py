@@ -165,9 +165,13 @@ def title_words(title: str) -> list[str]:
     return [w for w, _, _ in _spans(title)]
 
 
-def _content(word: str) -> bool:
+def _content(word: str, generic: frozenset[str] = _GENERIC) -> bool:
     low = lemma(word)
-    return low not in STOPWORDS and low not in _GENERIC and len(low) > 2 and low.isalpha()
+    return low not in STOPWORDS and low not in generic and len(low) > 2 and low.isalpha()
+
+
+# "Home decor for your home" is no tautology, but "Home and home & kitchen" is garbled.
+_GARBLE_GENERIC = _GENERIC - {"home"}
 
 
 # Nouns that only hold the thing before them: "your yoga routine" is yoga again.
@@ -290,7 +294,7 @@ def garbled(title: str, ctx: CheckContext) -> str | None:
 
     seen: dict[str, list[int]] = {}
     for i, w in enumerate(lows):
-        if _content(w):
+        if _content(w, _GARBLE_GENERIC):
             seen.setdefault(lemma(w), []).append(i)
     for key, where in seen.items():
         if len(where) >= 2 and any(alone(i) for i in where):
@@ -371,10 +375,22 @@ def unsupported_claim(title: str, ctx: CheckContext) -> str | None:
                 for w in re.findall(r"[a-z]+", phrase)
                 if w not in STOPWORDS
             )
+            if phrase in _PRICE_CLAIMS:
+                stated = _all_low_priced(ctx)
             if not stated or phrase in _ALWAYS_CLAIMS:
                 return f"claims {phrase!r}, which the items' data does not state"
     return None
 
+
+def _all_low_priced(ctx: CheckContext) -> bool:
+    prices = [price for _, price in ctx.effective_prices]
+    return bool(prices) and max(prices) <= LOW_PRICE
+
+
+# "Affordable" is a price claim: the prices state it when every item is cheap, whatever
+# the item words say; the bar is the lowest price band the themes use.
+_PRICE_CLAIMS = frozenset({"affordable", "budget-friendly", "for a budget", "for your budget"})
+LOW_PRICE = 25.0
 
 # Claims that a seller's word in a product name ("Eco Ultrabook") does not support.
 _ALWAYS_CLAIMS = frozenset(
