@@ -238,4 +238,8 @@ def test_per_client_rate_limit_in_redis(register, sqlite_engine, signer) -> None
 
 @pytest.mark.parametrize("path", ["/healthz"])
 def test_health(engine, signer, path) -> None:
-    assert client_for(engine, signer).get(path).json() == {"status": "ok"}
+    assert client_for(engine, signer).get(path).json() == {
+        "status": "ok",
+        "database": "ok",
+        "rate_limiter": "in-process",
+    }

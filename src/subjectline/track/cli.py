@@ -54,6 +54,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         ),
     ) -> None:
         """Run the tracking service (open pixel, clicks, conversions, unsubscribes)."""
+        import logging
+
         import uvicorn
 
         from subjectline.track.service import ServiceSettings, create_app
@@ -69,6 +71,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             redis_url=redis_url,
             prefetch_window_s=prefetch_window,
         )
+        # Outages of Redis and the database are logged here, one line each.
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         err.print(f"tracking service on http://{host}:{port} (store: {engine.url!r})")
         uvicorn.run(
             create_app(engine, TokenSigner(ring), settings),
@@ -95,12 +99,20 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         db: str | None = DbOption,
         workspace: Path = WorkspaceOption,
         count_prefetch_opens: bool = typer.Option(False, help="Count machine opens as opens."),
+        count_machine_clicks: bool = typer.Option(
+            False, help="Count link-scanner clicks as clicks."
+        ),
     ) -> None:
         """Write the campaign's sends with outcomes (input for `experiment analyze --sends`)."""
         from subjectline.errors import SubjectlineError
         from subjectline.track.store import open_store, sends_frame
 
-        frame = sends_frame(open_store(db, workspace), campaign_id, count_prefetch_opens)
+        frame = sends_frame(
+            open_store(db, workspace),
+            campaign_id,
+            count_prefetch_opens,
+            count_machine_clicks=count_machine_clicks,
+        )
         if frame.is_empty():
             raise SubjectlineError(f"no delivered sends for campaign {campaign_id!r}")
         out_path.parent.mkdir(parents=True, exist_ok=True)

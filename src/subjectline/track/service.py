@@ -9,34 +9,61 @@ recorded for the send at delivery time: nothing in the request names a destinati
 from __future__ import annotations
 
 import base64
+import email.parser
+import email.policy
 import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from subjectline.track import store
-from subjectline.track.ratelimit import MemoryBuckets, RateLimiter, RedisBuckets
+from subjectline.track.ratelimit import (
+    MemoryBuckets,
+    Outage,
+    RateLimiter,
+    RedisBuckets,
+    SharedBuckets,
+)
 from subjectline.track.tokens import InvalidToken, TokenSigner, verify_body
 
 SIGNATURE_HEADER = "X-Subjectline-Signature"
 # A transparent 1x1 GIF.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate, max-age=0", "Pragma": "no-cache"}
+# On every response. The pages have inline styles and post only to themselves; nothing
+# may frame them (clickjacking an unsubscribe); no-referrer keeps the token in the URL
+# from reaching the site a click redirects to.
+SECURITY = [
+    (
+        b"content-security-policy",
+        b"default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        b"frame-ancestors 'none'; base-uri 'none'",
+    ),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+DB_RETRY_AFTER_S = 5
+# Errors that mean the database is down or overloaded (not that the request is bad).
+DB_UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
 
 # Image proxies and security scanners that fetch the pixel without a person looking.
 # Apple Mail Privacy Protection fetches with the bare user agent "Mozilla/5.0".
 PREFETCH_AGENTS = re.compile(
     r"GoogleImageProxy|ggpht\.com|YahooMailProxy|Yahoo! Slurp|Outlook-iOS-Android.*Prefetch"
-    r"|Barracuda|Mimecast|Proofpoint|Symantec|Trend ?Micro|bot\b|crawler|spider",
+    r"|Barracuda|Mimecast|Proofpoint|Symantec|Trend ?Micro|Forcepoint|IronPort|urldefense"
+    r"|SafeLinks|HeadlessChrome|PhantomJS|python-requests|curl/|Wget|Go-http-client"
+    r"|bot\b|crawler|spider",
     re.IGNORECASE,
 )
 APPLE_MPP_AGENT = "Mozilla/5.0"
@@ -51,6 +78,7 @@ class ServiceSettings:
     burst_per_client: float = 60.0
     redis_url: str | None = None  # share rate limits across workers (redis://127.0.0.1:6379/0)
     redis_prefix: str = "subjectline:rl:"
+    redis_retry_s: float = 5.0  # while Redis is down, probe it again this often
     prefetch_window_s: float = 10.0  # opens this soon after the send are machine opens
     webhook_tolerance_s: int = 300  # how old a signed webhook may be (replay window)
 
@@ -65,10 +93,51 @@ def is_machine_open(
     return seconds_since_send is not None and seconds_since_send < window
 
 
+# Link scanners (Mimecast, Proofpoint, Safe Links...) follow every link on delivery with
+# the same kinds of agents, and a person does not click within seconds of the send.
+is_machine_click = is_machine_open
+
+# PostgreSQL text cannot hold NUL and control characters have no place in an id.
+_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+
+
 class Conversion(BaseModel):
-    send_id: str = Field(min_length=1, max_length=64)
-    order_id: str = Field(min_length=1, max_length=128)
-    revenue: float = Field(ge=0, le=1e9)
+    # Strict: a shop sending "12.5" or true as revenue has a bug to hear about.
+    model_config = ConfigDict(strict=True)
+
+    send_id: str = Field(min_length=1, max_length=64, pattern=_PRINTABLE)
+    order_id: str = Field(min_length=1, max_length=128, pattern=_PRINTABLE)
+    revenue: float = Field(ge=0, le=1e9, allow_inf_nan=False)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("duplicate key in JSON object")  # parsers disagree on which wins
+    return dict(pairs)
+
+
+def is_one_click(body: bytes, content_type: str) -> bool:
+    """RFC 8058: the body is exactly the field ``List-Unsubscribe=One-Click``, urlencoded
+
+    or as a multipart/form-data part; other fields may come along.
+    """
+    if content_type.lower().startswith("multipart/form-data"):
+        head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+        if not message.is_multipart():
+            return False
+        values = [
+            part.get_payload(decode=True)
+            for part in message.iter_parts()
+            if part.get_param("name", header="content-disposition") == "List-Unsubscribe"
+        ]
+        return values == [b"One-Click"]
+    try:
+        fields = parse_qsl(body.decode("ascii"), keep_blank_values=True)
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return [v for k, v in fields if k == "List-Unsubscribe"] == ["One-Click"]
 
 
 class _BodyTooLarge(Exception):
@@ -83,18 +152,24 @@ class LimitsMiddleware:
         self.max_body_bytes = max_body_bytes
         self.limiter = limiter
 
-    async def _allow(self, client: str) -> bool:
+    async def _allow(self, key: str) -> bool:
         assert self.limiter is not None
-        if isinstance(self.limiter, RedisBuckets):  # a network round trip: off the event loop
-            return await run_in_threadpool(self.limiter.allow, client)
-        return self.limiter.allow(client)
+        if isinstance(self.limiter, SharedBuckets):  # a network round trip: off the event loop
+            return await run_in_threadpool(self.limiter.allow, key)
+        return self.limiter.allow(key)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        client = (scope.get("client") or ("unknown", 0))[0]
-        if self.limiter is not None and not await self._allow(client):
+        path = scope.get("path", "")
+        # Pixels are keyed by token, not by address: an image proxy fetches the pixels of
+        # thousands of recipients from one address, and a pixel answered 429 is never
+        # fetched again. One token fetched too often is still limited. Health checks
+        # must not be refused.
+        key = path if path.startswith("/o/") else (scope.get("client") or ("unknown", 0))[0]
+        limited = self.limiter is not None and path != "/healthz"
+        if limited and not await self._allow(key):
             await _plain(send, 429, b"too many requests", {"retry-after": "1"})
             return
         for name, value in scope.get("headers", []):
@@ -120,7 +195,9 @@ class LimitsMiddleware:
 
         async def tracking_send(message: Any) -> None:
             nonlocal started
-            started = started or message["type"] == "http.response.start"
+            if message["type"] == "http.response.start":
+                started = True
+                message = {**message, "headers": [*message.get("headers", []), *SECURITY]}
             await send(message)
 
         try:
@@ -135,6 +212,7 @@ async def _plain(
 ) -> None:
     raw = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"%d" % len(body))]
     raw += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
+    raw += SECURITY
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
 
@@ -155,32 +233,64 @@ def create_app(
     app = FastAPI(title="subjectline tracking", docs_url=None, redoc_url=None, openapi_url=None)
     limiter: RateLimiter | None = None
     if settings.rate_per_client > 0:
-        limiter = (
-            RedisBuckets(
+        local = MemoryBuckets(settings.rate_per_client, settings.burst_per_client)
+        limiter = local
+        if settings.redis_url:
+            shared = RedisBuckets(
                 settings.redis_url,
                 settings.rate_per_client,
                 settings.burst_per_client,
                 prefix=settings.redis_prefix,
             )
-            if settings.redis_url
-            else MemoryBuckets(settings.rate_per_client, settings.burst_per_client)
-        )
+            limiter = SharedBuckets(shared, local, retry_s=settings.redis_retry_s)
     app.add_middleware(LimitsMiddleware, max_body_bytes=settings.max_body_bytes, limiter=limiter)
     webhook_secret = signer.ring.webhook_secret
+    database = Outage("event store", f"answering 503 with Retry-After: {DB_RETRY_AFTER_S}")
+
+    def unavailable(_request: Request, exc: Exception) -> Response:
+        # The outage is logged once, in one line; a traceback per request helps nobody.
+        database.failed(exc)
+        return JSONResponse(
+            {"error": "event store unavailable"},
+            status_code=503,
+            headers={"Retry-After": str(DB_RETRY_AFTER_S), **NO_STORE},
+        )
+
+    for error in DB_UNAVAILABLE:
+        app.add_exception_handler(error, unavailable)
+
+    def lookup(send_id: str) -> store.StoredSend | None:
+        sent = store.get_send(engine, send_id)
+        database.recovered()
+        return sent
 
     def genuine_send(token: str, purpose: Any) -> tuple[store.StoredSend, int] | None:
         try:
             claims = signer.verify(token, purpose)
         except InvalidToken:
             return None
-        sent = store.get_send(engine, claims.send_id)
+        sent = lookup(claims.send_id)
         return None if sent is None else (sent, claims.link_index)
 
     @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-        return {"status": "ok"}
+    def healthz(request: Request) -> Response:
+        report: dict[str, Any] = {"status": "ok", "database": "ok"}
+        if isinstance(limiter, SharedBuckets):
+            report.update(limiter.health())
+            if limiter.outage.down:
+                report["status"] = "degraded"  # still serving: answer 200
+        elif limiter is not None:
+            report["rate_limiter"] = "in-process"
+        try:
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except DB_UNAVAILABLE as exc:
+            unavailable(request, exc)
+            report.update(status="unavailable", database="unreachable")
+            headers = {"Retry-After": str(DB_RETRY_AFTER_S), **NO_STORE}
+            return JSONResponse(report, status_code=503, headers=headers)
+        database.recovered()
+        return JSONResponse(report, headers=NO_STORE)
 
     @app.get("/o/{token}.gif")
     def open_pixel(token: str, request: Request) -> Response:
@@ -204,10 +314,15 @@ def create_app(
         sent, index = found
         if index >= len(sent.links):
             return _not_found()
+        now = datetime.now(UTC)
+        since = (now - sent.sent_at).total_seconds() if sent.sent_at else None
         agent = request.headers.get("user-agent")
-        store.record_event(
-            engine, store.Event(sent.send_id, "click", link_index=index, user_agent=agent)
+        # A scanner still gets its redirect: refusing it can make the link look malicious.
+        machine = is_machine_click(agent, since, settings.prefetch_window_s)
+        event = store.Event(
+            sent.send_id, "click", link_index=index, is_prefetch=machine, user_agent=agent
         )
+        store.record_event(engine, event, at=now)
         return RedirectResponse(sent.links[index], status_code=302, headers=NO_STORE)
 
     @app.get("/u/{token}")
@@ -222,7 +337,7 @@ def create_app(
     @app.post("/u/{token}")
     async def unsubscribe(token: str, request: Request) -> Response:
         body = await request.body()
-        if b"List-Unsubscribe" not in body or b"One-Click" not in body:
+        if not is_one_click(body, request.headers.get("content-type", "")):
             return Response("expected List-Unsubscribe=One-Click", status_code=400)
         found = await run_in_threadpool(genuine_send, token, "u")
         if found is None:
@@ -242,10 +357,10 @@ def create_app(
         ):
             return JSONResponse({"error": "missing or bad signature"}, status_code=401)
         try:
-            payload = Conversion.model_validate(json.loads(body))
+            payload = Conversion.model_validate(json.loads(body, object_pairs_hook=_unique_keys))
         except (ValueError, ValidationError):
             return JSONResponse({"error": "body must be {send_id, order_id, revenue}"}, 422)
-        if await run_in_threadpool(store.get_send, engine, payload.send_id) is None:
+        if await run_in_threadpool(lookup, payload.send_id) is None:
             return JSONResponse({"error": "unknown send"}, status_code=404)
         event = store.Event(
             payload.send_id, "conversion", revenue=payload.revenue, order_id=payload.order_id

@@ -66,6 +66,8 @@ def make_engine(url: str | None = None, schema: str | None = None, **kwargs: Any
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
+    # libpq waits forever on a blackholed host; a request should fail over in seconds.
+    connect_args.setdefault("connect_timeout", 5)
     return sa.create_engine(parsed, connect_args=connect_args, **kwargs)
 
 
@@ -90,10 +92,37 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 
 
 def open_store(url: str | None = None, workspace: Path | str = DEFAULT_WORKSPACE) -> Engine:
-    """An engine on ``url`` (default: the workspace's SQLite file), migrated to head."""
-    engine = make_engine(url or default_url(workspace))
-    migrate(engine)
+    """An engine on ``url`` (default: the workspace's SQLite file), migrated to head.
+
+    A URL that does not parse, names a missing driver or a database that does not answer
+    is a ``SubjectlineError`` of one line (the CLI prints it and exits 1).
+    """
+    url = url or default_url(workspace)
+    try:
+        engine = make_engine(url)
+    except (sa.exc.ArgumentError, ImportError, ValueError) as exc:
+        raise SubjectlineError(f"bad event store URL {_redacted(url)}: {_first_line(exc)}") from exc
+    try:
+        migrate(engine)
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        engine.dispose()
+        where = engine.url.render_as_string(hide_password=True)
+        raise SubjectlineError(
+            f"cannot open event store {where}: {_first_line(exc.orig or exc)}"
+        ) from exc
     return engine
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _redacted(url: str) -> str:
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return repr(url.split("@")[-1])  # unparsable: at least keep a password out
 
 
 def now_utc() -> datetime:
@@ -225,7 +254,9 @@ class Event:
         if self.kind == "open":
             return f"open:{self.send_id}:{'machine' if self.is_prefetch else 'human'}"
         if self.kind == "click":
-            return f"click:{self.send_id}:{self.link_index}"
+            # A scanner's click must not take the place of the person's click that follows.
+            machine = ":machine" if self.is_prefetch else ""
+            return f"click:{self.send_id}:{self.link_index}{machine}"
         if self.kind == "conversion":
             return f"conversion:{self.send_id}:{self.order_id}"
         return f"unsubscribe:{self.send_id}"
@@ -397,13 +428,15 @@ def sends_frame(
     campaign_id: str,
     count_prefetch_opens: bool = False,
     clicks_imply_open: bool = True,
+    count_machine_clicks: bool = False,
 ) -> pl.DataFrame:
     """One row per delivered send with its outcomes, as ``experiment analyze`` reads them.
 
     Columns: user_id, arm, opened, clicked, converted, unsubscribed (0/1), revenue (sum of
     the send's conversions), sent_at. Machine opens (privacy proxies, prefetch) do not
-    count unless ``count_prefetch_opens``; a click counts as an open when
-    ``clicks_imply_open`` (the image may have been blocked).
+    count unless ``count_prefetch_opens``, machine clicks (link scanners) unless
+    ``count_machine_clicks``; a click counts as an open when ``clicks_imply_open`` (the
+    image may have been blocked).
     """
 
     def flag(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
@@ -412,14 +445,17 @@ def sends_frame(
     open_condition = events.c.kind == "open"
     if not count_prefetch_opens:
         open_condition = sa.and_(open_condition, events.c.is_prefetch.is_(False))
+    click_condition = events.c.kind == "click"
+    if not count_machine_clicks:
+        click_condition = sa.and_(click_condition, events.c.is_prefetch.is_(False))
     if clicks_imply_open:
-        open_condition = sa.or_(open_condition, events.c.kind == "click")
+        open_condition = sa.or_(open_condition, click_condition)
     query = (
         sa.select(
             sends.c.user_id,
             sends.c.arm,
             flag(open_condition).label("opened"),
-            flag(events.c.kind == "click").label("clicked"),
+            flag(click_condition).label("clicked"),
             flag(events.c.kind == "conversion").label("converted"),
             flag(events.c.kind == "unsubscribe").label("unsubscribed"),
             sa.func.coalesce(
