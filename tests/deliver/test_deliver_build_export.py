@@ -17,7 +17,14 @@ from subjectline.deliver import (
     write_batch,
     write_eml,
 )
+from subjectline.deliver.address import suppressed_addresses
 from subjectline.errors import DataError
+from subjectline.track.store import (
+    get_send,
+    record_unsubscribe,
+    register_sends,
+    suppressed_user_ids,
+)
 
 
 @pytest.fixture
@@ -88,7 +95,7 @@ def test_build_sends_skips_users_without_address(catalog, tmp_path) -> None:
     with pytest.raises(DataError, match="missing column"):
         build_sends(campaign.drop("arm"), items, users, "c9")
     pl.DataFrame({"user_id": ["u1"], "email": ["not an address"]}).write_csv(book_path)
-    with pytest.raises(DataError, match="not an email"):
+    with pytest.raises(DataError, match="row 1, column 'email': not one email address"):
         AddressBook.from_file(book_path)
 
 
@@ -130,3 +137,56 @@ def test_renderer_uses_configured_urls(signer) -> None:
     rendered = Renderer(signer, config).render(send)
     assert rendered.links[0].startswith("https://shop.example/p/x%20y?utm_source=email")
     assert rendered.tracked_links[0].startswith("https://t.shop.example/c/")
+
+
+def test_suppression_by_normalised_address_covers_every_user_id(
+    catalog, store_engine, renderer
+) -> None:
+    # Three accounts share one mailbox, spelled in three cases; one unsubscribes.
+    campaign, items, users = catalog
+    book = AddressBook(
+        {"u1": "Ana@Shop.example", "u2": "ana@shop.example", "u3": "ANA@SHOP.EXAMPLE"}
+    )
+    first = build_sends(campaign, items, users, "c1", resolve_address=book)
+    register_sends(store_engine, (renderer.render(s).to_send_record() for s in first.sends))
+    unsubscribing = get_send(store_engine, make_send_id("c1", "u2"))
+    assert unsubscribing is not None
+    record_unsubscribe(store_engine, unsubscribing)
+    assert suppressed_user_ids(store_engine) == {"u2"}
+    assert suppressed_addresses(store_engine) == {"ana@shop.example"}
+
+    second = build_sends(
+        campaign,
+        items,
+        users,
+        "c2",
+        resolve_address=book,
+        suppressed=suppressed_user_ids(store_engine),
+        suppressed_addresses=suppressed_addresses(store_engine),
+    )
+    assert [s.user_id for s in second.sends] == []  # "weird id" has no address in the book
+    assert (second.suppressed, second.no_address) == (3, 1)
+
+
+def test_address_list_in_one_cell_is_refused(catalog, tmp_path) -> None:
+    book_path = tmp_path / "addresses.csv"
+    pl.DataFrame(
+        {"user_id": ["u1", "u2"], "email": ["ana@shop.example", "a@example.invalid,b"]}
+    ).write_csv(book_path)
+    with pytest.raises(DataError) as caught:
+        AddressBook.from_file(book_path)
+    assert (caught.value.file, caught.value.row, caught.value.column) == (
+        str(book_path), 2, "email"
+    )  # fmt: skip
+    assert "'a@example.invalid,b'" in str(caught.value) and "','" in str(caught.value)
+    # A resolver written in Python gets the same check when the sends are built.
+    campaign, items, users = catalog
+    with pytest.raises(DataError, match=r"c\.parquet, row 2: user 'u2': .*not one email"):
+        build_sends(
+            campaign,
+            items,
+            users,
+            "c1",
+            resolve_address=lambda u: "x@shop.example, y@shop.example" if u == "u2" else None,
+            source="c.parquet",
+        )

@@ -30,8 +30,10 @@ def test_delivers_and_reads_back(emails, store_engine) -> None:
         report = SmtpDelivery(store_engine, settings(server.port)).deliver(emails)
         received = server.received
     assert report.as_dict() == {
-        "sent": 30, "already_sent": 0, "failed": 0, "in_doubt": 0, "retries": 0
+        "sent": 30, "already_sent": 0, "failed": 0, "deferred": 0, "previously_failed": 0,
+        "in_doubt": 0, "retries": 0,
     }  # fmt: skip
+    assert report.exit_code == 0
     assert len(received) == 30
     by_rcpt = {r.rcpt_tos[0]: r.message() for r in received}
     for email in emails:
@@ -107,6 +109,7 @@ def test_permanent_failure_is_not_retried(emails, store_engine) -> None:
         report = SmtpDelivery(store_engine, settings(server.port)).deliver(emails[:3])
         assert len(server.received) == 2
     assert (report.sent, report.failed, report.retries) == (2, [emails[1].send.send_id], 0)
+    assert report.exit_code == 1
     with store_engine.connect() as conn:
         error = conn.execute(
             sa.select(deliveries.c.error).where(deliveries.c.status == "failed")
@@ -119,8 +122,9 @@ def test_unreachable_server_fails_after_attempts(emails, store_engine) -> None:
     report = SmtpDelivery(
         store_engine, settings(port, max_attempts=2), sleep=lambda _: None
     ).deliver(emails[:2])
-    assert (report.sent, len(report.failed), report.retries) == (0, 2, 2)
-    # Failed for good earlier: a later run may try again.
+    assert (report.sent, len(report.deferred), report.retries) == (0, 2, 2)
+    assert report.failed == [] and report.exit_code == 75  # EX_TEMPFAIL: rerun later
+    # Not taken by a server that never answered: a later run tries again.
     with LocalSMTPServer(port=port) as server:
         report = SmtpDelivery(store_engine, settings(port)).deliver(emails[:2])
         assert report.sent == 2 and len(server.received) == 2
@@ -132,3 +136,69 @@ def test_rate_limit_paces_sends(emails, store_engine) -> None:
         SmtpDelivery(store_engine, settings(server.port, rate_per_second=50)).deliver(emails[:11])
         elapsed = time.monotonic() - start
     assert elapsed >= 10 / 50
+
+
+def test_reply_550_at_end_of_data_is_a_permanent_failure(emails, store_engine) -> None:
+    # A content filter answers only once it has read the body: smtplib returns that reply
+    # from data() instead of raising, so it must be checked.
+    bad = emails[1].send.email
+    rejected = emails[1].send.send_id
+    with LocalSMTPServer(
+        data_policy=lambda rcpts: "550 5.7.1 message content rejected" if bad in rcpts else None
+    ) as server:
+        report = SmtpDelivery(store_engine, settings(server.port)).deliver(emails[:3])
+        assert (report.sent, report.failed, report.deferred, report.retries) == (
+            2, [rejected], [], 0
+        )  # fmt: skip
+        assert delivery_status(store_engine) == {"sent": 2, "failed": 1}
+        assert report.exit_code == 1  # a person should look at the rejection
+        with store_engine.connect() as conn:
+            row = conn.execute(
+                sa.select(deliveries.c.status, deliveries.c.error).where(
+                    deliveries.c.send_id == rejected
+                )
+            ).one()
+            sent_at = conn.execute(
+                sa.select(sends.c.sent_at).where(sends.c.send_id == rejected)
+            ).scalar_one()
+        assert row.status == "failed" and row.error.startswith("550 5.7.1")
+        assert sent_at is None  # the analysis does not count it as delivered
+        # A rerun neither calls it sent nor hammers the server with it again.
+        again = SmtpDelivery(store_engine, settings(server.port)).deliver(emails[:3])
+        assert (again.sent, again.already_sent, again.previously_failed) == (0, 2, [rejected])
+        assert again.failed == [] and again.deferred == [] and again.exit_code == 0
+        # Unless the operator asks for it (say, after fixing what the filter objected to).
+        server.data_policy = None
+        retried = SmtpDelivery(store_engine, settings(server.port), retry_rejected=True).deliver(
+            emails[:3]
+        )
+        assert (retried.sent, retried.already_sent) == (1, 2)
+        assert len(server.received) == 3
+
+
+def test_reply_451_at_end_of_data_is_retried_on_the_next_run(emails, store_engine) -> None:
+    greylisted = emails[0].send.email
+    with LocalSMTPServer(
+        data_policy=lambda rcpts: (
+            "451 4.7.1 greylisted, come back later" if greylisted in rcpts else None
+        )
+    ) as server:
+        first = SmtpDelivery(
+            store_engine, settings(server.port, max_attempts=2), sleep=lambda _: None
+        ).deliver(emails[:3])
+        assert (first.sent, first.failed, first.deferred, first.retries) == (
+            2, [], [emails[0].send.send_id], 1
+        )  # fmt: skip
+        with store_engine.connect() as conn:
+            error = conn.execute(
+                sa.select(deliveries.c.error).where(deliveries.c.status == "failed")
+            ).scalar_one()
+        assert error.startswith("451 4.7.1") and first.exit_code == 75
+        server.data_policy = None  # the greylisting period is over
+        second = SmtpDelivery(store_engine, settings(server.port)).deliver(emails[:3])
+        assert (second.sent, second.already_sent, second.deferred) == (1, 2, [])
+        assert second.exit_code == 0
+        assert sorted(r.rcpt_tos[0] for r in server.received) == sorted(
+            e.send.email for e in emails[:3]
+        )
+    assert delivery_status(store_engine) == {"sent": 3}

@@ -5,11 +5,31 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.engine import Engine
 
 from subjectline.deliver.records import example_invalid_address
 from subjectline.errors import DataError
+from subjectline.track.schema import suppressions
 
-__all__ = ["AddressBook", "example_invalid_address"]
+__all__ = ["AddressBook", "example_invalid_address", "normalise_address", "suppressed_addresses"]
+
+
+def normalise_address(address: str) -> str:
+    """The form two addresses are compared in for suppression: stripped, case-folded.
+
+    RFC 5321 lets a server treat local parts case-sensitively, but no mailbox provider
+    does, and for suppression erring towards "same person" is the safe side.
+    """
+    return address.strip().casefold()
+
+
+def suppressed_addresses(engine: Engine) -> set[str]:
+    """Normalised addresses of every suppression that recorded one (unsubscribes do)."""
+    query = sa.select(suppressions.c.email).where(suppressions.c.email.is_not(None))
+    with engine.connect() as conn:
+        return {normalise_address(email) for (email,) in conn.execute(query)}
 
 
 class AddressBook:
@@ -23,15 +43,33 @@ class AddressBook:
 
     @classmethod
     def from_file(cls, path: Path) -> AddressBook:
+        """Load and check every address; the first bad one raises, naming file and row.
+
+        Each cell must hold exactly one deliverable-looking address (email-validator,
+        syntax only, no DNS): no lists, display names, quoted local parts, special-use
+        domains such as ``.invalid``, or non-ASCII local parts (sending needs SMTPUTF8,
+        which delivery does not negotiate). Internationalised domains are stored in their
+        ASCII (IDNA) form.
+        """
+        if not path.exists():
+            raise DataError(str(path), "file not found")
         frame = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path)
         missing = {"user_id", "email"} - set(frame.columns)
         if missing:
             raise DataError(str(path), f"missing column(s) {sorted(missing)}")
         frame = frame.select(pl.col("user_id").cast(pl.String), pl.col("email").cast(pl.String))
-        bad = frame.filter(~pl.col("email").str.contains(r"^[^@\s]+@[^@\s]+$"))
-        if bad.height:
-            raise DataError(str(path), f"not an email address: {bad['email'][0]!r}")
-        return cls(dict(frame.iter_rows()))
+        addresses: dict[str, str] = {}
+        for row, (user_id, email) in enumerate(frame.iter_rows(), start=1):
+            if user_id is None or email is None:
+                raise DataError(str(path), "empty user_id or email", row=row)
+            try:
+                checked = validate_email(email, check_deliverability=False, allow_smtputf8=False)
+            except EmailNotValidError as exc:
+                raise DataError(
+                    str(path), f"not one email address: {email!r}: {exc}", row=row, column="email"
+                ) from exc
+            addresses[user_id] = checked.ascii_email or checked.normalized
+        return cls(addresses)
 
     def __call__(self, user_id: str) -> str | None:
         return self.addresses.get(user_id)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from subjectline.deliver.address import normalise_address
 from subjectline.deliver.records import (
     AddressResolver,
     EmailItem,
@@ -14,7 +15,7 @@ from subjectline.deliver.records import (
     example_invalid_address,
     make_send_id,
 )
-from subjectline.deliver.render import RenderConfig, item_url
+from subjectline.deliver.render import RenderConfig, address_problem, header_text_problem, item_url
 from subjectline.errors import DataError
 
 CAMPAIGN_COLUMNS = ("user_id", "subject", "arm", "item_ids")
@@ -23,7 +24,7 @@ CAMPAIGN_COLUMNS = ("user_id", "subject", "arm", "item_ids")
 @dataclass(frozen=True)
 class BuildReport:
     sends: list[Send]
-    suppressed: int  # users left out because they unsubscribed
+    suppressed: int  # users left out because they, or their address, unsubscribed
     no_address: int  # users the resolver had no address for
 
 
@@ -44,18 +45,30 @@ def build_sends(
     resolve_address: AddressResolver = example_invalid_address,
     suppressed: Collection[str] = (),
     source: str = "campaign",
+    suppressed_addresses: Collection[str] = (),
 ) -> BuildReport:
     """One :class:`Send` per campaign row whose user is neither suppressed nor unaddressable.
 
     ``campaign`` has user_id, subject, arm, item_ids (list, theme items first) and
     optionally theme_key, theme_label, preheader; ``items`` and ``users`` follow the data
-    contract. Items missing from the catalog are dropped from the email.
+    contract. Items missing from the catalog are dropped from the email. A user is
+    suppressed by user id (``suppressed``) or by address: ``suppressed_addresses`` holds
+    normalised addresses (``normalise_address``), so several user ids sharing one mailbox
+    all stop getting mail once one of them unsubscribes.
+
+    Any campaign file may come here, not only one the generator's safety gate passed, so
+    every subject is checked: one that cannot be a single plain header raises
+    :class:`DataError` naming the row, before anything is built.
     """
     config = config or RenderConfig()
     missing = [c for c in CAMPAIGN_COLUMNS if c not in campaign.columns]
     if missing:
         raise DataError(source, f"missing column(s) {missing}")
     frame = campaign.with_row_index("_row")
+    for index, subject in enumerate(frame["subject"].cast(pl.String).to_list(), start=1):
+        problem = "is empty" if not subject or not subject.strip() else header_text_problem(subject)
+        if problem:
+            raise DataError(source, f"subject {problem}: {subject!r}", row=index, column="subject")
     for optional in ("theme_key", "theme_label", "preheader"):
         if optional not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(optional))
@@ -87,6 +100,7 @@ def build_sends(
     if users is not None and "first_name" in users.columns:
         first_names = dict(users.select("user_id", "first_name").iter_rows())
 
+    blocked = {normalise_address(a) for a in suppressed_addresses}
     sends: list[Send] = []
     no_address = 0
     for row in frame.iter_rows(named=True):
@@ -95,6 +109,12 @@ def build_sends(
         if not address:
             no_address += 1
             continue
+        if normalise_address(address) in blocked:
+            suppressed_count += 1
+            continue
+        problem = address_problem(address)
+        if problem:
+            raise DataError(source, f"user {user_id!r}: {problem}", row=row["_row"] + 1)
         email_items = tuple(
             EmailItem(
                 item_id=item_id,

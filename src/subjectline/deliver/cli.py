@@ -45,7 +45,11 @@ def _prepare(
     """Build and render the campaign's sends, suppressed users left out; register them."""
     import polars as pl
 
-    from subjectline.deliver.address import AddressBook, example_invalid_address
+    from subjectline.deliver.address import (
+        AddressBook,
+        example_invalid_address,
+        suppressed_addresses,
+    )
     from subjectline.deliver.build import build_sends
     from subjectline.deliver.render import RenderConfig, Renderer
     from subjectline.errors import DataError
@@ -69,6 +73,7 @@ def _prepare(
         resolve_address=resolver,
         suppressed=suppressed_user_ids(engine),
         source=str(campaign),
+        suppressed_addresses=suppressed_addresses(engine),
     )
     renderer = Renderer(TokenSigner(KeyRing.load(workspace / KEYS_FILE)), config)
     rendered = []
@@ -99,10 +104,21 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         db: str | None = DbOption,
         tracking_url: str = TrackingUrlOption,
         addresses: Path | None = AddressesOption,
+        again: bool = typer.Option(
+            False,
+            "--again",
+            help="Also write sends handed off before (their users get the email twice if the "
+            "ESP sends both batches).",
+        ),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
-        """Write an ESP batch (per-user subject and merge fields) or one .eml per send."""
-        from subjectline.deliver.esp import write_batch, write_eml
+        """Write an ESP batch (per-user subject and merge fields) or one .eml per send.
+
+        Sends that were handed off before (an earlier export, or SMTP) are left out, so
+        exporting twice does not hand the ESP the same emails twice; with nothing new,
+        nothing is written and --out is left as it is.
+        """
+        from subjectline.deliver.esp import handed_off, write_batch, write_eml
         from subjectline.errors import DataError
         from subjectline.track.store import mark_sent, register_sends
 
@@ -111,14 +127,35 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         engine, rendered, counts, config = _prepare(
             campaign, campaign_id, workspace, db, tracking_url, addresses
         )
-        register_sends(engine, (e.to_send_record() for e in rendered))
-        if fmt == "eml":
-            write_eml(rendered, out_path, config.from_address)
-        else:
-            write_batch(rendered, out_path, fmt)  # type: ignore[arg-type]
-        # Handed off: the ESP sends now, so outcomes are attributed from this moment.
-        mark_sent(engine, [e.send.send_id for e in rendered])
-        result = {**counts, "format": fmt, "out": str(out_path)}
+        before = {} if again else handed_off(engine, [e.send.send_id for e in rendered])
+        if before:
+            first = min(before.values())
+            out.print(
+                f"[yellow]warning:[/yellow] {len(before)} of {len(rendered)} sends of campaign "
+                f"{rendered[0].send.campaign_id!r} were handed off before (first at "
+                f"{first:%Y-%m-%d %H:%M} UTC) and are left out; --again writes them too.",
+                highlight=False,
+                soft_wrap=True,
+            )
+            rendered = [e for e in rendered if e.send.send_id not in before]
+        written = 0
+        if rendered:
+            register_sends(engine, (e.to_send_record() for e in rendered))
+            if fmt == "eml":
+                written = write_eml(rendered, out_path, config.from_address)
+            else:
+                written = write_batch(rendered, out_path, fmt)  # type: ignore[arg-type]
+            # Handed off: the ESP sends now, so outcomes are attributed from this moment.
+            mark_sent(engine, [e.send.send_id for e in rendered])
+        elif before:
+            out.print(f"nothing new to export; {out_path} left as it is.", highlight=False)
+        result = {
+            **counts,
+            "written": written,
+            "already_exported": len(before),
+            "format": fmt,
+            "out": str(out_path),
+        }
         if as_json:
             sys.stdout.write(json.dumps(result) + "\n")
         else:
@@ -134,6 +171,9 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         username: str | None = typer.Option(None, help="Password from $SUBJECTLINE_SMTP_PASSWORD."),
         rate: float = typer.Option(10.0, help="Messages per second at most."),
         max_attempts: int = typer.Option(4, min=1),
+        retry_rejected: bool = typer.Option(
+            False, "--retry-rejected", help="Try again sends a server rejected (5xx) before."
+        ),
         campaign_id: str | None = CampaignIdOption,
         workspace: Path = WorkspaceOption,
         db: str | None = DbOption,
@@ -141,7 +181,12 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         addresses: Path | None = AddressesOption,
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
-        """Send every email over SMTP, at most once each (rerun safely after a crash)."""
+        """Send every email over SMTP, at most once each (rerun safely after a crash).
+
+        Exit status: 0 when nothing is left to do; 1 when a server rejected a message in
+        this run (5xx) or a send is in doubt, which a person must look at; 75
+        (EX_TEMPFAIL) when only temporary failures are left, which a later rerun retries.
+        """
         from subjectline.deliver.smtp import SmtpDelivery, SmtpSettings
 
         engine, rendered, counts, config = _prepare(
@@ -157,14 +202,22 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             rate_per_second=rate,
             max_attempts=max_attempts,
         )
-        delivery = SmtpDelivery(engine, settings, from_address=config.from_address)
+        delivery = SmtpDelivery(
+            engine, settings, from_address=config.from_address, retry_rejected=retry_rejected
+        )
         with Progress(console=out, transient=True) as progress:
             task = progress.add_task("sending", total=len(rendered))
             report = delivery.deliver(rendered, on_sent=lambda _: progress.advance(task))
-        result = {**counts, **report.as_dict(), "in_doubt_send_ids": report.in_doubt}
+        result = {
+            **counts,
+            **report.as_dict(),
+            "failed_send_ids": report.failed,
+            "deferred_send_ids": report.deferred,
+            "in_doubt_send_ids": report.in_doubt,
+        }
         if as_json:
             sys.stdout.write(json.dumps(result) + "\n")
         else:
             out.print(result)
-        if report.failed or report.in_doubt:
-            raise typer.Exit(1)
+        if report.exit_code:
+            raise typer.Exit(report.exit_code)

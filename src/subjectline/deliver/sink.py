@@ -34,11 +34,15 @@ class Received:
 # Decides the reply to one recipient: None accepts, a string such as "451 4.3.0 later"
 # is sent back instead (to test retries and permanent failures).
 RcptPolicy = Callable[[str], str | None]
+# The same for the reply at the end of DATA, given the accepted recipients: a real server
+# answers there once it has read the body (content filters, greylisting, quota).
+DataPolicy = Callable[[tuple[str, ...]], str | None]
 
 
 class _Handler:
-    def __init__(self, rcpt_policy: RcptPolicy | None):
+    def __init__(self, rcpt_policy: RcptPolicy | None, data_policy: DataPolicy | None):
         self.rcpt_policy = rcpt_policy
+        self.data_policy = data_policy
         self.received: list[Received] = []
         self.lock = threading.Lock()
 
@@ -52,6 +56,9 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        reply = self.data_policy(tuple(envelope.rcpt_tos)) if self.data_policy else None
+        if reply:
+            return reply
         with self.lock:
             self.received.append(
                 Received(envelope.mail_from, tuple(envelope.rcpt_tos), bytes(envelope.content))
@@ -66,15 +73,31 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class LocalSMTPServer:
-    """``with LocalSMTPServer() as server: ... server.port ... server.received``."""
+    """``with LocalSMTPServer() as server: ... server.port ... server.received``.
+
+    ``rcpt_policy`` and ``data_policy`` may be replaced while it runs (``server.data_policy
+    = None``), to test what a rerun does once the server accepts again.
+    """
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, rcpt_policy: RcptPolicy | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        rcpt_policy: RcptPolicy | None = None,
+        data_policy: DataPolicy | None = None,
     ):
         self.host = host
         self.port = port or free_port(host)
-        self._handler = _Handler(rcpt_policy)
+        self._handler = _Handler(rcpt_policy, data_policy)
         self._controller: Any = None
+
+    @property
+    def data_policy(self) -> DataPolicy | None:
+        return self._handler.data_policy
+
+    @data_policy.setter
+    def data_policy(self, policy: DataPolicy | None) -> None:
+        self._handler.data_policy = policy
 
     @property
     def received(self) -> list[Received]:
