@@ -32,6 +32,17 @@ def suppressed_addresses(engine: Engine) -> set[str]:
         return {normalise_address(email) for (email,) in conn.execute(query)}
 
 
+def read_table(path: Path) -> pl.DataFrame:
+    """A Parquet or CSV file, or a :class:`DataError` naming it."""
+    if not path.exists():
+        raise DataError(str(path), "file not found")
+    try:
+        return pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise DataError(str(path), f"cannot read it: {reason}") from exc
+
+
 class AddressBook:
     """Addresses from a CSV or Parquet file with columns ``user_id`` and ``email``.
 
@@ -51,9 +62,7 @@ class AddressBook:
         which delivery does not negotiate). Internationalised domains are stored in their
         ASCII (IDNA) form.
         """
-        if not path.exists():
-            raise DataError(str(path), "file not found")
-        frame = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path)
+        frame = read_table(path)
         missing = {"user_id", "email"} - set(frame.columns)
         if missing:
             raise DataError(str(path), f"missing column(s) {sorted(missing)}")

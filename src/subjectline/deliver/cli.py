@@ -43,22 +43,19 @@ def _prepare(
     addresses: Path | None,
 ) -> tuple[Any, list[Any], dict[str, int], Any]:
     """Build and render the campaign's sends, suppressed users left out; register them."""
-    import polars as pl
 
     from subjectline.deliver.address import (
         AddressBook,
         example_invalid_address,
+        read_table,
         suppressed_addresses,
     )
     from subjectline.deliver.build import build_sends
     from subjectline.deliver.render import RenderConfig, Renderer
-    from subjectline.errors import DataError
     from subjectline.track.store import open_store, suppressed_user_ids
     from subjectline.track.tokens import KEYS_FILE, KeyRing, TokenSigner
 
-    if not campaign.exists():
-        raise DataError(str(campaign), "file not found")
-    frame = pl.read_parquet(campaign)
+    frame = read_table(campaign)
     ws = Workspace(workspace)
     users = ws.table("users") if ws.has_table("users") else None
     engine = open_store(db, workspace)
