@@ -22,7 +22,7 @@ STYLES = ("list", "occasion", "brand", "attribute", "price", "new")
 OCCASIONS: tuple[tuple[frozenset[str], tuple[str, ...]], ...] = tuple(
     (frozenset(keys.split()), occasions)
     for keys, occasions in (
-        ("running run racing trail", ("your next run", "race day", "your training")),
+        ("running run racing", ("your next run", "race day", "your training")),
         ("yoga", ("your practice", "a calm morning stretch")),
         ("fitness strength dumbbell dumbbells kettlebells kettlebell", ("home workouts",)),
         ("cycling bike helmets gloves", ("your next ride", "the daily ride")),
@@ -97,14 +97,27 @@ def noun_phrases(brief: ThemeBrief) -> list[str]:
     return list(dict.fromkeys(phrases))
 
 
-def occasions(brief: ThemeBrief) -> tuple[str, ...]:
-    """Occasions the theme's own words select, none repeating a word of its products."""
+def _occasions_of(words: set[str]) -> list[str]:
     found: list[str] = []
-    kind_words = {w for k in brief.kinds for w in k.lower().split()}
     for keys, options in OCCASIONS:
-        if keys & brief.occasion_words:
-            found += [o for o in options if not set(o.split()) & kind_words]
-    return tuple(dict.fromkeys(found))
+        if keys & words:
+            found += [o for o in options if not set(o.split()) & words]
+    return list(dict.fromkeys(found))
+
+
+def occasions(brief: ThemeBrief, kinds: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """Occasions that fit every one of ``kinds`` (default: the brief's first kind, or its
+    label without kinds), none repeating a word of its products: "trail mix" selects no
+    run, "robot kits and board games" no game night."""
+    if kinds is None:
+        kinds = brief.kinds[:1]
+    if not kinds:
+        return tuple(_occasions_of(set(brief.occasion_words)))
+    common: list[str] | None = None
+    for kind in kinds:
+        own = _occasions_of({w.lower() for w in kind.split()})
+        common = own if common is None else [o for o in common if o in own]
+    return tuple(common or ())
 
 
 def available_styles(brief: ThemeBrief) -> tuple[str, ...]:
@@ -123,9 +136,33 @@ def available_styles(brief: ThemeBrief) -> tuple[str, ...]:
     return tuple(found)
 
 
-def style_for(brief: ThemeBrief, index: int) -> str:
-    styles = available_styles(brief)
-    return styles[index % len(styles)]
+# Candidates of one style split its phrasings this many ways, so that they differ; a
+# constant, not the number of candidates, so asking for more keeps the first ones.
+STYLE_ROUNDS = 3
+
+
+def menu(brief: ThemeBrief, char_budget: int) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each candidate's style and the phrasings it may take, in candidate order: every
+    style in turn, each round taking a share of the style's phrasings disjoint from the
+    other rounds' while there are enough. A style whose phrasings ran out gives way to
+    the next; a brief without facts gets plain phrases."""
+    by_style = {s: choices(brief, s, char_budget) for s in available_styles(brief)}
+    slots: list[tuple[str, tuple[str, ...]]] = []
+    for round_index in range(STYLE_ROUNDS):
+        for style, options in by_style.items():
+            if len(options) >= STYLE_ROUNDS:
+                slots.append((style, options[round_index::STYLE_ROUNDS]))
+            elif round_index < len(options):
+                slots.append((style, (options[round_index],)))
+    if not slots:
+        slots = [("list", (phrase,)) for phrase in NO_FACTS_CHOICES]
+    return tuple(slots)
+
+
+def slot_for(brief: ThemeBrief, index: int, char_budget: int) -> tuple[str, tuple[str, ...]]:
+    """Candidate ``index``'s style and phrasings (the menu wraps once it is used up)."""
+    slots = menu(brief, char_budget)
+    return slots[index % len(slots)]
 
 
 def choices(brief: ThemeBrief, style: str, char_budget: int) -> tuple[str, ...]:
@@ -139,7 +176,18 @@ def choices(brief: ThemeBrief, style: str, char_budget: int) -> tuple[str, ...]:
             if not (np.split()[-1] in ("picks", "finds") and "picked" in closer):
                 out.append(_cap(np) + closer)
     elif style == "occasion":
-        out = [f"{_cap(np)} for {o}" for np, o in product(nps, occasions(brief))]
+        kinds = brief.kinds
+        by_phrase = (
+            [
+                (_join(kinds[:2]), kinds[:2]),
+                (kinds[0], kinds[:1]),
+                (f"{kinds[0]} and more", kinds[:1]),
+            ]
+            if kinds
+            else [(np, None) for np in nps]
+        )
+        for np, held in by_phrase:
+            out += [f"{_cap(np)} for {o}" for o in occasions(brief, held)]
     elif style == "brand":
         brands = list(brief.brands)
         by = [_join(brands[:2]), brands[0]] if len(brands) > 1 else brands

@@ -159,16 +159,12 @@ def _brief_fields(brief: ThemeBrief) -> dict[str, Any]:
     }
 
 
-def grounded_spec(brief: ThemeBrief, style: str, settings: PromptSettings) -> OutputSpec:
-    """The spec of a grounded candidate: one of the style's phrasings (the list style's
-    when the brief has no facts for ``style``)."""
-    options = grounded.choices(brief, style, settings.char_budget)
-    if not options:
-        options = grounded.choices(brief, "list", settings.char_budget)
-    if not options:
-        # No facts (a mixed theme): a plain phrase, never free text after a style cue.
-        options = grounded.NO_FACTS_CHOICES
-    return OutputSpec(char_budget=settings.char_budget, choices=options)
+def grounded_spec(
+    brief: ThemeBrief, index: int, settings: PromptSettings
+) -> tuple[str, OutputSpec]:
+    """Grounded candidate ``index``'s style and spec: one of its share of the phrasings."""
+    style, options = grounded.slot_for(brief, index, settings.char_budget)
+    return style, OutputSpec(char_budget=settings.char_budget, choices=options)
 
 
 @cache
@@ -215,9 +211,8 @@ def build_prompt(theme: Theme, settings: PromptSettings, index: int, attempt: in
     spec = output_spec(theme, settings)
     if is_grounded(tpl):
         brief = theme_brief(theme)
-        style = grounded.style_for(brief, index)
+        style, spec = grounded_spec(brief, index, settings)
         user = _brief_message(tpl, _brief_fields(brief), style)
-        spec = grounded_spec(brief, style, settings)
     else:
         user = _user_message(
             tpl,

@@ -88,6 +88,11 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             help="Control arms, comma-separated: template (Top picks in X), facts (the "
             "theme's facts in a fixed pattern) or both; they split the non-LLM half evenly",
         ),
+        prompt_version: str | None = typer.Option(
+            None,
+            help="Prompt of the LLM arm: v1 (free text) or v2 (grounded: phrasings of the "
+            "theme's facts); default the package's default",
+        ),
     ) -> None:
         """Run a campaign on an ingested workspace (rerun a killed local run to resume it)."""
         from subjectline.generate import PromptSettings
@@ -105,6 +110,10 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                 "backend_options": {"model_path": str(tuned.gguf)},
                 "prompt": PromptSettings(prompt_version=tuned.prompt_version),
             }
+        if prompt_version is not None:
+            if finetuned is not None:
+                raise typer.BadParameter("--finetuned runs the prompt it was trained on")
+            extra["prompt"] = PromptSettings(prompt_version=prompt_version)
         config = CampaignConfig(
             campaign_id=campaign_id,
             backend=backend,

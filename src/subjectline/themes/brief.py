@@ -224,7 +224,8 @@ def theme_brief(theme: Theme, max_kinds: int = 3, max_brands: int = 2) -> ThemeB
     Kinds need a plural that reads as one ("whole bean coffee" stays singular: a mass
     noun). A kind is kept when at least two titles give it, or its last word appears in the
     theme's label (a category's own noun): one title alone may be a product's name
-    ("Toy Story"), not a kind.
+    ("Toy Story"), not a kind. A broad category or brand with no such kind lists the
+    kinds its titles give once each.
     """
     label = natural_label(theme)
     brands = tuple(dict.fromkeys(b.strip() for b in theme.brands if b and b.strip()))
@@ -243,6 +244,10 @@ def theme_brief(theme: Theme, max_kinds: int = 3, max_brands: int = 2) -> ThemeB
         for k, n in counts.most_common()
         if n >= 2 or k.split()[-1].lower().rstrip("s") in label_words
     ]
+    if not kinds and theme.kind in ("category", "brand") and len(counts) >= 2:
+        # A broad theme ("Electronics") holds many kinds, each once: its leading kinds
+        # together say what it holds, as a list, not one of them as a product's name.
+        kinds = [k for k, _ in counts.most_common()]
     root_kind = ROOT_KINDS.get(theme.root_category.lower())
     if root_kind and theme.kind == "category":
         own = label.lower()
