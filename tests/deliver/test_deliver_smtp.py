@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from subjectline.deliver import SmtpDelivery, SmtpSettings
 from subjectline.deliver.sink import LocalSMTPServer, free_port
-from subjectline.deliver.smtp import idempotency_key
+from subjectline.deliver.smtp import SmtpLoginError, idempotency_key
 from subjectline.track.schema import deliveries, sends
 from subjectline.track.store import claim_delivery, delivery_status, release_in_doubt
 
@@ -202,3 +202,17 @@ def test_reply_451_at_end_of_data_is_retried_on_the_next_run(emails, store_engin
             e.send.email for e in emails[:3]
         )
     assert delivery_status(store_engine) == {"sent": 3}
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+def test_refused_login_stops_the_run_and_fails_nothing_for_good(emails, store_engine) -> None:
+    with LocalSMTPServer(password="right") as server:
+        wrong = settings(server.port, username="news", password="wrong")
+        with pytest.raises(SmtpLoginError, match="refused"):
+            SmtpDelivery(store_engine, wrong).deliver(emails[:3])
+        # One claim was taken and is released as a retryable failure; the rest untouched.
+        assert delivery_status(store_engine) == {"failed": 1}
+        right = settings(server.port, username="news", password="right")
+        report = SmtpDelivery(store_engine, right).deliver(emails[:3])
+        assert (report.sent, report.previously_failed) == (3, [])
+        assert len(server.received) == 3

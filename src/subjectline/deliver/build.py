@@ -64,6 +64,8 @@ def build_sends(
     missing = [c for c in CAMPAIGN_COLUMNS if c not in campaign.columns]
     if missing:
         raise DataError(source, f"missing column(s) {missing}")
+    if not isinstance(campaign.schema["item_ids"], pl.List):
+        raise DataError(source, "must be a list of item ids", column="item_ids")
     frame = campaign.with_row_index("_row")
     for index, subject in enumerate(frame["subject"].cast(pl.String).to_list(), start=1):
         problem = "is empty" if not subject or not subject.strip() else header_text_problem(subject)

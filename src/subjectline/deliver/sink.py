@@ -76,7 +76,8 @@ class LocalSMTPServer:
     """``with LocalSMTPServer() as server: ... server.port ... server.received``.
 
     ``rcpt_policy`` and ``data_policy`` may be replaced while it runs (``server.data_policy
-    = None``), to test what a rerun does once the server accepts again.
+    = None``), to test what a rerun does once the server accepts again. With ``password``,
+    every client must log in (any user name) first.
     """
 
     def __init__(
@@ -85,10 +86,12 @@ class LocalSMTPServer:
         port: int = 0,
         rcpt_policy: RcptPolicy | None = None,
         data_policy: DataPolicy | None = None,
+        password: str | None = None,
     ):
         self.host = host
         self.port = port or free_port(host)
         self._handler = _Handler(rcpt_policy, data_policy)
+        self._password = password
         self._controller: Any = None
 
     @property
@@ -106,9 +109,24 @@ class LocalSMTPServer:
 
     def start(self) -> LocalSMTPServer:
         from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult, LoginPassword
 
+        auth: dict[str, Any] = {}
+        if self._password is not None:
+            expected = self._password.encode()
+
+            def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any):
+                ok = isinstance(data, LoginPassword) and data.password == expected
+                return AuthResult(success=ok, handled=False)  # False: aiosmtpd sends the 535
+
+            # Plain-text AUTH without TLS: a test server on 127.0.0.1 only.
+            auth = {"authenticator": authenticate, "auth_required": True, "auth_require_tls": False}
         self._controller = Controller(
-            self._handler, hostname=self.host, port=self.port, data_size_limit=10 * 2**20
+            self._handler,
+            hostname=self.host,
+            port=self.port,
+            data_size_limit=10 * 2**20,
+            **auth,
         )
         self._controller.start()
         return self
