@@ -5,10 +5,11 @@ Public API::
     from subjectline.deliver import (
         Send, EmailItem, RenderedEmail, Renderer, RenderConfig, build_sends,
         write_batch, write_eml, SmtpDelivery, SmtpSettings, example_invalid_address,
+        suppressed_addresses, normalise_address, HeaderError, SmtpLoginError,
     )
 """
 
-from subjectline.deliver.address import AddressBook
+from subjectline.deliver.address import AddressBook, normalise_address, suppressed_addresses
 from subjectline.deliver.build import BuildReport, build_sends
 from subjectline.deliver.esp import write_batch, write_eml
 from subjectline.deliver.records import (
@@ -19,8 +20,8 @@ from subjectline.deliver.records import (
     example_invalid_address,
     make_send_id,
 )
-from subjectline.deliver.render import RenderConfig, Renderer, to_message
-from subjectline.deliver.smtp import DeliveryReport, SmtpDelivery, SmtpSettings
+from subjectline.deliver.render import HeaderError, RenderConfig, Renderer, to_message
+from subjectline.deliver.smtp import DeliveryReport, SmtpDelivery, SmtpLoginError, SmtpSettings
 
 __all__ = [
     "AddressBook",
@@ -28,15 +29,19 @@ __all__ = [
     "BuildReport",
     "DeliveryReport",
     "EmailItem",
+    "HeaderError",
     "RenderConfig",
     "RenderedEmail",
     "Renderer",
     "Send",
     "SmtpDelivery",
+    "SmtpLoginError",
     "SmtpSettings",
     "build_sends",
     "example_invalid_address",
     "make_send_id",
+    "normalise_address",
+    "suppressed_addresses",
     "to_message",
     "write_batch",
     "write_eml",
