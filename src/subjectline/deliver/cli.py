@@ -136,7 +136,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             )
             rendered = [e for e in rendered if e.send.send_id not in before]
         written = 0
-        if rendered:
+        if rendered or not before:  # an empty campaign still gets its (empty) batch
             register_sends(engine, (e.to_send_record() for e in rendered))
             if fmt == "eml":
                 written = write_eml(rendered, out_path, config.from_address)
