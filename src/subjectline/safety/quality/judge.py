@@ -122,6 +122,8 @@ FEATURES = (
     "label_first",
     "label_is_kind",
     "starts_with_kind",
+    "label_for",
+    "label_for_not_kind",
 )
 
 
@@ -144,6 +146,14 @@ def features(title: str, ctx: CheckContext) -> np.ndarray:
     label_lemmas = {lemma(w) for w in re.findall(r"[a-z]+", label)}
     first = lemma(lows[0]) if lows else ""
     n = max(1, len(content))
+    label_len = len(title_words(label))
+    # "Strength for your daily routine": a category that is no product, sold for a purpose.
+    label_for = float(
+        bool(label)
+        and [lemma(w) for w in lows[:label_len]] == [lemma(w.lower()) for w in title_words(label)]
+        and lows[label_len : label_len + 1] == ["for"]
+    )
+    label_is_kind = float(bool(label_lemmas & product_nouns()))
     values = [
         len(lows) / 10,
         len(title) / 60,
@@ -158,8 +168,10 @@ def features(title: str, ctx: CheckContext) -> np.ndarray:
         title.count("?"),
         lows.count("you") + lows.count("your"),
         float(bool(label) and title.lower().startswith(label)),
-        float(bool(label_lemmas & product_nouns())),
+        label_is_kind,
         float(first in product_nouns() or (first in data and first not in label_lemmas)),
+        label_for,
+        label_for * (1.0 - label_is_kind),
     ]
     return np.asarray(values, dtype=np.float32)
 
