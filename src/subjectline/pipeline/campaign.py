@@ -32,7 +32,10 @@ from subjectline.pipeline.choose import (
     ArmChoice,
     ThemeContexts,
     choose_for_every_email,
+    item_facts,
     theme_contexts,
+    theme_fact_counts,
+    with_every_email_facts,
 )
 from subjectline.recommend.api import default_as_of, recommend_for_users
 from subjectline.safety import Rejection, category_words, count_by_check, record_rejections
@@ -166,6 +169,14 @@ def run_campaign(
         step("themes")
         theme_config = replace(config.themes, max_themes=config.max_llm_themes(users.height))
         assignment = assign_themes(recs, items, as_of, theme_config)
+        assignment = replace(
+            assignment,
+            themes=with_every_email_facts(
+                assignment.themes,
+                theme_fact_counts(assignment.users, recs, item_facts(items)),
+                assignment.theme_counts(),
+            ),
+        )
 
     llm_keys = set(
         assignment.users.join(arms.filter(pl.col("arm") == LLM_ARM), on="user_id")["theme_key"]

@@ -61,6 +61,7 @@ from subjectline.pipeline.campaign import (
     title_backend,
     workspace_lambdas,
 )
+from subjectline.pipeline.choose import item_facts, theme_fact_counts, with_every_email_facts
 from subjectline.recommend.api import to_frame
 from subjectline.recommend.filters import Filters, item_mask, new_arrival_boost
 from subjectline.recommend.matrix import InteractionMatrix
@@ -375,6 +376,7 @@ def run_streaming_campaign(
         shard_ids = shard_of_users(inputs.users["user_id"], shards_total)
         audience = inputs.users.select("user_id").with_columns(shard_ids)
         pairs, table = item_features(inputs.items, inputs.as_of, config.themes)
+        facts = item_facts(inputs.items)
     runner = options.runner()
     resumed: dict[str, int] = {}
 
@@ -419,6 +421,7 @@ def run_streaming_campaign(
                 "pairs": pairs,
                 "table": table,
                 "allowed": allowed,
+                "facts": facts,
                 "theme_config": config.themes,
                 "experiment": campaign_experiment(config),
             },
@@ -491,6 +494,7 @@ def theme_shard(
     pairs: pl.DataFrame,
     table: pl.DataFrame,
     allowed: pl.DataFrame,
+    facts: pl.DataFrame,
     theme_config: ThemeConfig,
     experiment: Experiment,
 ) -> None:
@@ -513,6 +517,7 @@ def theme_shard(
     users = users.join(arms, on="user_id").sort("user_id")
     write_parquet_atomic(users, shards.path("users", shard))
     write_parquet_atomic(theme_item_counts(users, recs), shards.path("counts", shard))
+    write_parquet_atomic(theme_fact_counts(users, recs, facts), shards.path("facts", shard))
     per_theme = users.group_by("theme_key", "arm").agg(
         pl.len().alias("users"), pl.col("coverage").sum().alias("coverage_sum")
     )
@@ -582,6 +587,14 @@ def _titles(
             (pl.col("coverage_sum").sum() / pl.col("users").sum()).alias("coverage")
         )
         themes = themes_from_counts(coverage, counts, pairs, table, inputs.items, config.themes)
+        fact_counts = (
+            shards.scan("facts")
+            .group_by("theme_key", "fact", "value")
+            .agg(pl.col("len").sum())
+            .collect()
+        )
+        theme_users = dict(per_theme.group_by("theme_key").agg(pl.col("users").sum()).iter_rows())
+        themes = with_every_email_facts(themes, fact_counts, theme_users)
         llm_keys = sorted(set(per_theme.filter(pl.col("arm") == LLM_ARM)["theme_key"]))
         backend = title_backend(config)
         n_users = inputs.users.height

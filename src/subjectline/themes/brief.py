@@ -248,6 +248,14 @@ def theme_brief(theme: Theme, max_kinds: int = 3, max_brands: int = 2) -> ThemeB
         # A broad theme ("Electronics") holds many kinds, each once: its leading kinds
         # together say what it holds, as a list, not one of them as a product's name.
         kinds = [k for k, _ in counts.most_common()]
+    if theme.every_email_kinds is not None:
+        # A subject goes to every email of the theme: it names only what they all hold.
+        kinds = [k for k in kinds if k in theme.every_email_kinds]
+        kinds += [k for k in theme.every_email_kinds if k not in kinds]
+    if theme.every_email_brands is not None and theme.kind != "brand":
+        brands = tuple(b for b in theme.every_email_brands if b in brands) or tuple(
+            theme.every_email_brands
+        )
     root_kind = ROOT_KINDS.get(theme.root_category.lower())
     if root_kind and theme.kind == "category":
         own = label.lower()
@@ -258,6 +266,8 @@ def theme_brief(theme: Theme, max_kinds: int = 3, max_brands: int = 2) -> ThemeB
     # Colours are said of the first kind, so only that kind's items give them; an
     # attribute theme's value holds for every item.
     colors = colors_of.get(kinds[0], Counter()) if kinds else Counter()
+    if theme.every_email_kinds is not None:
+        colors = Counter()  # a colour of some items, not of every email's
     if attrs.get("color"):
         colors = Counter({attrs["color"]: 1})
     materials = tuple(v for n, v in sorted(attrs.items()) if n == "material")

@@ -26,6 +26,9 @@ class Theme:
     per-category trade-off weight; ``example_titles`` are untrusted seller text,
     for the prompt only (delimited and escaped there). ``brands`` are the brands
     among the theme's items, ``attributes`` what all of them share.
+    ``every_email_kinds`` and ``every_email_brands`` are the product kinds and brands that
+    every email of the theme holds, when a campaign has counted them (None: not known);
+    only those may be named in a subject that all of the theme's users receive.
     """
 
     key: str
@@ -36,6 +39,8 @@ class Theme:
     example_titles: tuple[str, ...] = ()
     brands: tuple[str, ...] = ()
     attributes: dict[str, str] = field(default_factory=dict)
+    every_email_kinds: tuple[str, ...] | None = None
+    every_email_brands: tuple[str, ...] | None = None
 
     @property
     def is_mixed(self) -> bool:
