@@ -1,4 +1,4 @@
-"""Load test of the tracking service: real uvicorn on 127.0.0.1, concurrent httpx clients.
+"""Load test of the tracking service: real uvicorn, a load generator in its own process.
 
 Bounded in requests and time. Every acknowledged event (200 pixel, 302 click, 202
 conversion) must be in the event store, none twice; a share of the requests repeat an
@@ -6,7 +6,7 @@ earlier event on purpose to exercise deduplication. Reports events/s and latency
 percentiles per store (SQLite file, PostgreSQL in a throwaway schema) to
 results/tracking.json.
 
-    python benchmarks/bench_tracking.py [--requests 6000] [--concurrency 32] [--seconds 60]
+    python benchmarks/bench_tracking.py [--requests 30000] [--concurrency 32] [--workers 2]
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import asyncio
 import json
 import os
 import random
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -24,7 +26,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import numpy as np
 import sqlalchemy as sa
 
@@ -98,7 +99,33 @@ def workload(emails, n_requests: int, repeat_share: float, seed: int = 0):
     return planned
 
 
-async def drive(base: str, planned, concurrency: int, seconds: float):
+HEADERS = "Host: 127.0.0.1\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) Thunderbird/128.0\r\n"
+
+
+async def _exchange(reader, writer, request: bytes) -> tuple[int, bool]:
+    """(status, keep-alive) of one HTTP/1.1 request on an open connection."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length, close = 0, False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"connection" and value.strip().lower() == b"close":
+            close = True
+    if length:
+        await reader.readexactly(length)
+    return status, not close
+
+
+async def drive(port: int, planned, concurrency: int, seconds: float):
+    """Closed loop: ``concurrency`` keep-alive connections, each sends its next request
+
+    when the last one is answered. A plain asyncio HTTP/1.1 client, so that the load
+    generator spends little of the cores the service needs.
+    """
     queue: asyncio.Queue = asyncio.Queue()
     for item in planned:
         queue.put_nowait(item)
@@ -106,39 +133,75 @@ async def drive(base: str, planned, concurrency: int, seconds: float):
     acknowledged: list[str] = []
     statuses: dict[str, int] = {}
     deadline = time.monotonic() + seconds
-    headers = {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) Thunderbird/128.0"}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+    secret = WEBHOOK.encode()
 
-        async def worker() -> None:
-            while time.monotonic() < deadline:
-                try:
-                    method, path, body, key = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                extra = {}
-                if method == "POST":
-                    extra[SIGNATURE_HEADER] = sign_body(WEBHOOK.encode(), body, int(time.time()))
-                started = time.perf_counter()
-                try:
-                    response = await client.request(
-                        method, path, content=body or None, headers={**headers, **extra}
-                    )
-                    status, outcome = response.status_code, str(response.status_code)
-                except httpx.TransportError as exc:  # not acknowledged: may or may not be stored
-                    status, outcome = 0, type(exc).__name__
-                latencies.append(time.perf_counter() - started)
-                statuses[outcome] = statuses.get(outcome, 0) + 1
-                if status in ACK:
-                    acknowledged.append(key)
+    async def worker() -> None:
+        connection = None
+        while time.monotonic() < deadline:
+            try:
+                method, path, body, key = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                break
+            head = f"{method} {path} HTTP/1.1\r\n{HEADERS}"
+            if method == "POST":
+                signature = sign_body(secret, body, int(time.time()))
+                head += (f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+                         f"{SIGNATURE_HEADER}: {signature}\r\n")  # fmt: skip
+            request = (head + "\r\n").encode() + body
+            started = time.perf_counter()
+            try:
+                if connection is None:
+                    connection = await asyncio.open_connection("127.0.0.1", port)
+                status, keep = await _exchange(*connection, request)
+                outcome = str(status)
+            except (OSError, asyncio.IncompleteReadError) as exc:  # not acknowledged
+                status, keep, outcome = 0, False, type(exc).__name__
+            latencies.append(time.perf_counter() - started)
+            statuses[outcome] = statuses.get(outcome, 0) + 1
+            if status in ACK:
+                acknowledged.append(key)
+            if not keep and connection is not None:
+                connection[1].close()
+                connection = None
+        if connection is not None:
+            connection[1].close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        wall = time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    wall = time.perf_counter() - started
     return latencies, acknowledged, statuses, wall
 
 
-def run_one(kind: str, n_sends: int, n_requests: int, concurrency: int, seconds: float) -> dict:
+def generate(plan: Path, out: Path, port: int, concurrency: int, seconds: float) -> None:
+    """The load generator's own process: read the plan, drive the service, write results."""
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    planned = [(m, p, b.encode(), k) for m, p, b, k in json.loads(plan.read_text())]
+    latencies, acknowledged, statuses, wall = asyncio.run(
+        drive(port, planned, concurrency, seconds)
+    )
+    out.write_text(json.dumps({"latencies": latencies, "acknowledged": acknowledged,
+                               "statuses": statuses, "wall": wall}))  # fmt: skip
+
+
+def run_generator(workdir: Path, port: int, planned, concurrency: int, seconds: float):
+    plan, out = workdir / "plan.json", workdir / "result.json"
+    plan.write_text(json.dumps([(m, p, b.decode(), k) for m, p, b, k in planned]))
+    command = [sys.executable, __file__, "--generate", str(plan), "--out", str(out),
+               "--port", str(port), "--concurrency", str(concurrency),
+               "--seconds", str(seconds)]  # fmt: skip
+    subprocess.run(command, check=True, timeout=seconds + 120)
+    result = json.loads(out.read_text())
+    return result["latencies"], result["acknowledged"], result["statuses"], result["wall"]
+
+
+def run_one(
+    kind: str, n_sends: int, n_requests: int, concurrency: int, seconds: float, workers: int
+) -> dict:
     with tempfile.TemporaryDirectory() as tmp, store(kind, Path(tmp)) as (url, _schema):
         workdir = Path(tmp)
         port = free_port()
@@ -153,10 +216,10 @@ def run_one(kind: str, n_sends: int, n_requests: int, concurrency: int, seconds:
         mark_sent(engine, [e.send.send_id for e in emails], datetime.now(UTC) - timedelta(hours=1))
         planned = workload(emails, n_requests, repeat_share=0.05)
         keys = {"SUBJECTLINE_TRACKING_KEYS": KEYS, "SUBJECTLINE_WEBHOOK_SECRET": WEBHOOK}
-        args = ("--rate", "0", "--prefetch-window", "0")
-        with running_service(url, workdir, port, keys, args) as base:
-            latencies, acknowledged, statuses, wall = asyncio.run(
-                drive(base, planned, concurrency, seconds)
+        args = ("--rate", "0", "--prefetch-window", "0", "--workers", str(workers))
+        with running_service(url, workdir, port, keys, args):
+            latencies, acknowledged, statuses, wall = run_generator(
+                workdir, port, planned, concurrency, seconds
             )
         with engine.connect() as conn:
             stored = [r[0] for r in conn.execute(sa.select(events.c.dedup_key))]
@@ -172,6 +235,7 @@ def run_one(kind: str, n_sends: int, n_requests: int, concurrency: int, seconds:
         "requests_planned": n_requests,
         "requests_made": len(latencies),
         "concurrency": concurrency,
+        "workers": workers,
         "outcomes": dict(sorted(statuses.items())),
         "acknowledged_requests": len(acknowledged),
         "distinct_events_acknowledged": len(acked),
@@ -197,19 +261,26 @@ def run_one(kind: str, n_sends: int, n_requests: int, concurrency: int, seconds:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stores", default="sqlite,postgres")
-    parser.add_argument("--sends", type=int, default=1_000)
-    parser.add_argument("--requests", type=int, default=6_000)
+    parser.add_argument("--sends", type=int, default=5_000)
+    parser.add_argument("--requests", type=int, default=30_000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=60.0, help="Stop sending after this.")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes.")
+    parser.add_argument("--generate", type=Path, help=argparse.SUPPRESS)  # generator process
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.generate:
+        generate(args.generate, args.out, args.port, args.concurrency, args.seconds)
+        return
     runs = [
-        run_one(kind, args.sends, args.requests, args.concurrency, args.seconds)
+        run_one(kind, args.sends, args.requests, args.concurrency, args.seconds, args.workers)
         for kind in args.stores.split(",")
     ]
     write(
         "tracking",
         {
-            "note": "client and server share the machine's cores; uvicorn runs one worker",
+            "note": "load generator (own process) and service share the machine's cores",
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
             "runs": runs,
         },

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -52,13 +53,18 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         forwarded_allow_ips: str | None = typer.Option(
             None, help="Proxies whose X-Forwarded-For is trusted for the client address."
         ),
+        workers: int = typer.Option(
+            1, min=1, help="Worker processes; with --rate, use --redis-url to share limits."
+        ),
     ) -> None:
         """Run the tracking service (open pixel, clicks, conversions, unsubscribes)."""
+        import dataclasses
         import logging
+        import os
 
         import uvicorn
 
-        from subjectline.track.service import ServiceSettings, create_app
+        from subjectline.track.service import SERVE_ENV, ServiceSettings, create_app
         from subjectline.track.store import open_store
         from subjectline.track.tokens import KeyRing, TokenSigner
 
@@ -74,8 +80,23 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         # Outages of Redis and the database are logged here, one line each.
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         err.print(f"tracking service on http://{host}:{port} (store: {engine.url!r})")
+        app: Any = "subjectline.track.service:app_from_environment"
+        if workers == 1:
+            app = create_app(engine, TokenSigner(ring), settings)
+        else:
+            # Each worker process builds its own app (and engine) from this description.
+            os.environ[SERVE_ENV] = json.dumps(
+                {
+                    "db": engine.url.render_as_string(hide_password=False),
+                    "keys": str(keys_file(workspace, keys)),
+                    "settings": dataclasses.asdict(settings),
+                }
+            )
+            engine.dispose()
         uvicorn.run(
-            create_app(engine, TokenSigner(ring), settings),
+            app,
+            factory=workers > 1,
+            workers=workers,
             host=host,
             port=port,
             proxy_headers=forwarded_allow_ips is not None,

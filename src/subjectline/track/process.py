@@ -22,8 +22,11 @@ def running_service(
     env: dict[str, str] | None = None,
     extra_args: tuple[str, ...] = (),
     start_timeout_s: float = 30.0,
-) -> Iterator[str]:
-    """Start the service on 127.0.0.1:``port``, wait for /healthz, yield its base URL."""
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Start the service on 127.0.0.1:``port``, wait for /healthz, yield its base URL and
+
+    the process (a test may kill it).
+    """
     command = [
         sys.executable, "-m", "subjectline", "serve", "--db", db_url,
         "--workspace", str(workspace), "--port", str(port), *extra_args,
@@ -47,7 +50,7 @@ def running_service(
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"serve did not answer on {base} in {start_timeout_s}s")
                 time.sleep(0.1)
-            yield base
+            yield base, process
         finally:
             process.terminate()
             try:

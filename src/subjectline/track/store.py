@@ -8,7 +8,8 @@ before the caller answers, so an acknowledged event is durable.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,6 +137,16 @@ def _as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+@contextmanager
+def _transaction(bind: Engine | Connection) -> Iterator[Connection]:
+    if isinstance(bind, Connection):
+        with bind.begin():  # on an AUTOCOMMIT connection: nothing sent to the server
+            yield bind
+    else:
+        with bind.begin() as conn:
+            yield conn
+
+
 def _insert_ignore(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> int:
     """INSERT ... ON CONFLICT DO NOTHING; the number of rows actually inserted."""
     if not rows:
@@ -215,22 +226,35 @@ def mark_sent(engine: Engine, send_ids: Sequence[str], at: datetime | None = Non
 
 
 def get_send(engine: Engine, send_id: str) -> StoredSend | None:
-    with engine.connect() as conn:
-        row = conn.execute(
-            sa.select(
-                sends.c.send_id,
-                sends.c.campaign_id,
-                sends.c.user_id,
-                sends.c.email,
-                sends.c.links,
-                sends.c.sent_at,
-            ).where(sends.c.send_id == send_id)
-        ).first()
-    if row is None:
-        return None
-    return StoredSend(
-        row.send_id, row.campaign_id, row.user_id, row.email, tuple(row.links), _as_utc(row.sent_at)
-    )
+    return get_sends(engine, [send_id]).get(send_id)
+
+
+def get_sends(bind: Engine | Connection, send_ids: Iterable[str]) -> dict[str, StoredSend]:
+    """The stored sends among ``send_ids``, by id (one query)."""
+    wanted = list(send_ids)
+    if not wanted:
+        return {}
+    query = sa.select(
+        sends.c.send_id,
+        sends.c.campaign_id,
+        sends.c.user_id,
+        sends.c.email,
+        sends.c.links,
+        sends.c.sent_at,
+    ).where(sends.c.send_id.in_(wanted))
+    with _transaction(bind) as conn:
+        rows = conn.execute(query).all()
+    return {
+        row.send_id: StoredSend(
+            row.send_id,
+            row.campaign_id,
+            row.user_id,
+            row.email,
+            tuple(row.links),
+            _as_utc(row.sent_at),
+        )
+        for row in rows
+    }
 
 
 # ---------------------------------------------------------------------------- events
@@ -262,7 +286,7 @@ class Event:
         return f"unsubscribe:{self.send_id}"
 
 
-def _event_row(event: Event, at: datetime) -> dict[str, Any]:
+def event_row(event: Event, at: datetime) -> dict[str, Any]:
     return {
         "send_id": event.send_id,
         "kind": event.kind,
@@ -276,10 +300,55 @@ def _event_row(event: Event, at: datetime) -> dict[str, Any]:
     }
 
 
+# Columns of ``event_row`` in the order of the PostgreSQL array insert below.
+_EVENT_COLUMNS = (
+    ("send_id", "varchar"),
+    ("kind", "varchar"),
+    ("link_index", "integer"),
+    ("dedup_key", "varchar"),
+    ("occurred_at", "timestamptz"),
+    ("is_prefetch", "boolean"),
+    ("revenue", "float8"),
+    ("order_id", "varchar"),
+    ("user_agent", "varchar"),
+)
+# One statement and one parameter per column, whatever the batch size: PostgreSQL
+# unpacks the arrays, so the batch costs one round trip and little client CPU.
+_PG_INSERT_EVENTS = (
+    f"INSERT INTO events ({', '.join(name for name, _ in _EVENT_COLUMNS)}) "
+    f"SELECT * FROM unnest({', '.join(f'%s::{kind}[]' for _, kind in _EVENT_COLUMNS)}) "
+    "ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key"
+)
+
+
+def insert_events(bind: Engine | Connection, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Insert ``event_row`` rows in one transaction; the dedup keys that were new.
+
+    On a PostgreSQL connection in autocommit mode the batch is one statement, so one
+    round trip, and committed when it returns.
+    """
+    unique: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        unique.setdefault(row["dedup_key"], row)
+    if not unique:
+        return set()
+    batch = list(unique.values())
+    with _transaction(bind) as conn:
+        if conn.dialect.name == "postgresql":
+            arrays = tuple([row[name] for row in batch] for name, _ in _EVENT_COLUMNS)
+            return {r[0] for r in conn.exec_driver_sql(_PG_INSERT_EVENTS, arrays)}
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        # executemany with RETURNING: SQLAlchemy sends multi-row INSERTs of one cached
+        # statement, and RETURNING names exactly the rows that went in.
+        stmt = sqlite_insert(events).on_conflict_do_nothing().returning(events.c.dedup_key)
+        return {r[0] for r in conn.execute(stmt, batch)}
+
+
 def record_event(engine: Engine, event: Event, at: datetime | None = None) -> bool:
     """Store and commit one event; False when it was a duplicate (nothing changed)."""
     with engine.begin() as conn:
-        return _insert_ignore(conn, events, [_event_row(event, at or now_utc())]) == 1
+        return _insert_ignore(conn, events, [event_row(event, at or now_utc())]) == 1
 
 
 def record_unsubscribe(
@@ -289,7 +358,7 @@ def record_unsubscribe(
     at = at or now_utc()
     event = Event(send.send_id, "unsubscribe", user_agent=user_agent)
     with engine.begin() as conn:
-        inserted = _insert_ignore(conn, events, [_event_row(event, at)]) == 1
+        inserted = _insert_ignore(conn, events, [event_row(event, at)]) == 1
         _insert_ignore(
             conn,
             suppressions,
