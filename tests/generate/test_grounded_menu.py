@@ -54,3 +54,20 @@ def test_a_broad_category_lists_its_kinds() -> None:
     slots = menu(brief, 60)
     assert all(options != NO_FACTS_CHOICES for _, options in slots)
     assert any("earbuds" in phrase for _, options in slots for phrase in options)
+
+
+def test_a_plural_leaf_label_is_a_kind_and_a_root_label_a_department() -> None:
+    games = Theme(
+        "category:Toys & Games > Board Games",
+        "category",
+        "Board Games",
+        "Toys & Games",
+        every_email_kinds=(),
+    )
+    phrases = [p for _, options in menu(theme_brief(games), 60) for p in options]
+    assert "Board games you might like" in phrases
+    assert not any("Board Games picks" in p for p in phrases)
+    sports = Theme("category:Sports", "category", "Sports", "Sports", every_email_kinds=())
+    assert "Sports picks you might like" in [
+        p for _, options in menu(theme_brief(sports), 60) for p in options
+    ]

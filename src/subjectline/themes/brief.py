@@ -272,6 +272,20 @@ def theme_brief(theme: Theme, max_kinds: int = 3, max_brands: int = 2) -> ThemeB
         colors = Counter({attrs["color"]: 1})
     materials = tuple(v for n, v in sorted(attrs.items()) if n == "material")
     words = {w.lower() for w in re.findall(r"[A-Za-z]+", " ".join([label, *kinds]))}
+    # A leaf category named in the plural is itself a kind: "Board games from X", not
+    # "Board Games picks"; a root ("Sports", "Electronics") is a department.
+    last = label.split()[-1].lower() if label else ""
+    label_kind = (
+        " ".join(_case(w) for w in label.split())
+        if theme.kind == "category"
+        and " > " in theme.key
+        and last.endswith("s")
+        and not last.endswith("ss")
+        and last not in UNCOUNTABLE
+        else None
+    )
+    if not kinds and label_kind:
+        kinds = [label_kind]
     return ThemeBrief(
         label=label,
         kind=theme.kind,
