@@ -152,3 +152,24 @@ def test_each_world_scores_its_own_cases_and_movielens_none() -> None:
     assert scorers[first[0].key] is not scorers[second[0].key]
     predicted = scorers[second[0].key].predict(second[0], titles[second[0].key])
     assert predicted.shape == (2,) and ((predicted > 0) & (predicted < 1)).all()
+
+
+def test_evaluation_reports_the_judges_sendable_rate_beside_safety() -> None:
+    import polars as pl
+
+    from subjectline.finetune.evaluate import generator_metrics
+    from subjectline.generate import GenerationStats
+
+    scored = pl.DataFrame(
+        {
+            "case_key": ["a", "a", "a", "a"],
+            "title": ["Boots for you", "Boots for your boots", "Boots, 50% off", "Top picks"],
+            "is_template": [False, False, False, True],
+            "safe": [True, False, False, True],
+            "reasons": ["", "quality.tautology", "grounding.discount", ""],
+            "reward": [0.5, 0.0, 0.0, 0.4],
+        }
+    )
+    metrics = generator_metrics(scored, GenerationStats())
+    assert metrics["safety_pass_rate"] == round(1 / 3, 4)
+    assert metrics["judge_sendable_rate"] == round(2 / 3, 4)

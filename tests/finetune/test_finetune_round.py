@@ -15,6 +15,7 @@ KEYS = {
     "reward_mean",
     "reward_ci95",
     "safety_pass_rate",
+    "judge_sendable_rate",
     "distinct_2",
     "cta_rate",
     "sentiment_mean",

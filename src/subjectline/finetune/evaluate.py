@@ -72,6 +72,8 @@ def generator_metrics(scored: pl.DataFrame, stats: GenerationStats) -> dict[str,
         "reward_mean": round(float(per_theme.mean()), 5) if per_theme.size else 0.0,
         "reward_ci95": bootstrap_ci(per_theme) if per_theme.size else [0.0, 0.0],
         "safety_pass_rate": _share(llm["safe"]),
+        # The quality family (rules and the learned judge): what a marketer would send.
+        "judge_sendable_rate": _share(~llm["reasons"].str.contains("quality.", literal=True)),
         "distinct_2": round(distinct_n(titles), 4),
         "cta_rate": _share(title_features(titles)["has_cta"]) if titles else 0.0,
         "sentiment_mean": round(float(sentiment(titles).mean()), 4) if titles else 0.0,
