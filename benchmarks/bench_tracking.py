@@ -6,7 +6,7 @@ earlier event on purpose to exercise deduplication. Reports events/s and latency
 percentiles per store (SQLite file, PostgreSQL in a throwaway schema) to
 results/tracking.json.
 
-    python benchmarks/bench_tracking.py [--requests 30000] [--concurrency 32] [--workers 2]
+    python benchmarks/bench_tracking.py [--requests 30000] [--concurrency 32] [--workers 1,2]
 """
 
 from __future__ import annotations
@@ -265,7 +265,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=30_000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=60.0, help="Stop sending after this.")
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes.")
+    parser.add_argument("--workers", default="1,2", help="uvicorn worker processes (a list).")
     parser.add_argument("--generate", type=Path, help=argparse.SUPPRESS)  # generator process
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -274,8 +274,9 @@ def main() -> None:
         generate(args.generate, args.out, args.port, args.concurrency, args.seconds)
         return
     runs = [
-        run_one(kind, args.sends, args.requests, args.concurrency, args.seconds, args.workers)
+        run_one(kind, args.sends, args.requests, args.concurrency, args.seconds, int(workers))
         for kind in args.stores.split(",")
+        for workers in args.workers.split(",")
     ]
     write(
         "tracking",
