@@ -69,52 +69,63 @@ def test_redis_unreachable_fails_open_and_healthz_says_so(
     assert stored(sqlite_engine) == 2
 
 
+class RedisServer:
+    """A private redis-server on a free port, that a test stops and starts again."""
+
+    def __init__(self, workdir) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--dir", str(self.workdir)]  # fmt: skip
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port, socket_timeout=0.2)
+        for _ in range(100):
+            try:
+                client.ping()
+                return
+            except redis.exceptions.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
 @pytest.fixture
-def redis_server(tmp_path) -> Iterator[tuple[int, list[subprocess.Popen]]]:
-    """A private redis-server on a free port; the test stops and restarts it."""
-    binary = shutil.which("redis-server")
-    if binary is None:
+def redis_server(tmp_path) -> Iterator[RedisServer]:
+    if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
-    port = free_port()
-    processes: list[subprocess.Popen] = []
-    yield port, processes
-    for process in processes:
-        process.terminate()
-        process.wait(timeout=10)
+    server = RedisServer(tmp_path)
+    yield server
+    server.stop()
 
 
-def start_redis(port: int, processes: list[subprocess.Popen], tmp_path) -> None:
-    args = ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
-            "--dir", str(tmp_path), "--bind", "127.0.0.1"]  # fmt: skip
-    processes.append(subprocess.Popen(args, stdout=subprocess.DEVNULL))
-    client = redis.Redis(port=port, socket_timeout=0.2)
-    for _ in range(100):
-        try:
-            client.ping()
-            return
-        except redis.exceptions.ConnectionError:
-            time.sleep(0.05)
-    raise RuntimeError("redis-server did not start")
-
-
-def test_redis_stopped_then_restarted(register, sqlite_engine, signer, redis_server, tmp_path,
-                                      caplog) -> None:  # fmt: skip
+def test_redis_stopped_then_restarted(
+    register, sqlite_engine, signer, redis_server, caplog
+) -> None:
     caplog.set_level(logging.INFO, logger="subjectline.track")
-    port, processes = redis_server
-    start_redis(port, processes, tmp_path)
+    redis_server.start()
     email = register(sqlite_engine, 1)[0]
     client = client_for(
-        sqlite_engine, signer, redis_url=f"redis://127.0.0.1:{port}/0", redis_retry_s=0.2
+        sqlite_engine,
+        signer,
+        redis_url=f"redis://127.0.0.1:{redis_server.port}/0",
+        redis_retry_s=0.2,
     )
     assert client.get("/healthz").json()["rate_limiter"] == "redis"
-    processes[-1].terminate()
-    processes[-1].wait(timeout=10)
+    redis_server.stop()
     for _ in range(3):
         assert client.get(path_of(email.tracked_links[0])).status_code == 302
         assert client.get(path_of(email.open_pixel_url)).status_code == 200
     assert client.get("/healthz").json()["status"] == "degraded"
-    start_redis(port, processes, tmp_path)
-    time.sleep(0.3)
+    redis_server.start()
+    time.sleep(0.3)  # past redis_retry_s: the next request probes Redis again
     assert client.get("/healthz").json() == {
         "status": "ok",
         "database": "ok",
@@ -182,8 +193,9 @@ def signed(client, secret: bytes, raw: bytes):
     return client.post("/v1/conversions", content=raw, headers=headers)
 
 
-def test_webhook_revenue_must_be_a_number_and_keys_unique(register, sqlite_engine, signer,
-                                                           ring) -> None:  # fmt: skip
+def test_webhook_revenue_must_be_a_number_and_keys_unique(
+    register, sqlite_engine, signer, ring
+) -> None:
     email = register(sqlite_engine, 1)[0]
     client = client_for(sqlite_engine, signer)
     send_id = email.send.send_id
@@ -298,8 +310,9 @@ def test_wrong_database_url_at_start_is_one_line(tmp_path, url) -> None:
 # ----------------------------------------------------------------- shared image proxy
 
 
-def test_pixels_through_a_shared_proxy_are_not_rate_limited(register, sqlite_engine,
-                                                             signer) -> None:  # fmt: skip
+def test_pixels_through_a_shared_proxy_are_not_rate_limited(
+    register, sqlite_engine, signer
+) -> None:
     emails = register(sqlite_engine, 30)
     client = client_for(sqlite_engine, signer, rate_per_client=1, burst_per_client=5)
     proxy = {"user-agent": "Mozilla/5.0 (via ggpht.com GoogleImageProxy)"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import sqlalchemy as sa
 
@@ -44,3 +45,16 @@ def test_send_lookup_batches_and_caches(register, engine) -> None:
     assert [s.send_id if s else None for s in found] == [*ids[:-1], None]  # type: ignore[attr-defined]
     assert lookup.batcher.batches < len(ids)
     assert lookup.cached(ids[0]) is not None and lookup.cached("s-unknown") is None
+
+
+def test_an_idle_writer_gives_its_connection_back(register, engine) -> None:
+    email = register(engine, 1)[0]
+    writer = EventWriter(engine)
+    writer.batcher.idle_s = 0.05
+    assert asyncio.run(writer.record(Event(email.send.send_id, "open")))
+    deadline = time.monotonic() + 5
+    while writer.connection.held and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not writer.connection.held  # no idle connection kept open for hours
+    assert asyncio.run(writer.record(Event(email.send.send_id, "click", link_index=0)))
+    writer.close()

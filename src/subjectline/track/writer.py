@@ -46,10 +46,14 @@ class Batcher(Generic[T, R]):
         process: Callable[[list[T]], Sequence[R | BaseException]],
         max_batch: int,
         name: str,
+        on_idle: Callable[[], None] | None = None,
+        idle_s: float = 5.0,
     ):
         self.process = process
         self.max_batch = max_batch
         self.name = name
+        self.on_idle = on_idle  # called on the batcher's thread after idle_s without work
+        self.idle_s = idle_s
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -83,7 +87,12 @@ class Batcher(Generic[T, R]):
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=self.idle_s)
+            except queue.Empty:
+                if self.on_idle is not None:
+                    self.on_idle()
+                item = self._queue.get()
             if item is _STOP:
                 return
             batch = [item]
@@ -111,7 +120,7 @@ class HeldConnection:
 
     is one statement and one round trip, without a pool checkout, a ping and a reset on
     return each time. A connection the server dropped (a restart) is replaced, and the
-    batch retried once.
+    batch retried once; an idle batcher gives its connection back (``reset``).
     """
 
     def __init__(self, engine: Engine):
@@ -134,6 +143,10 @@ class HeldConnection:
                         continue
                 raise
         raise AssertionError("unreachable")
+
+    @property
+    def held(self) -> bool:
+        return self._conn is not None
 
     def reset(self) -> None:
         conn, self._conn = self._conn, None
@@ -161,7 +174,7 @@ class EventWriter:
         self.engine = engine
         self.connection = HeldConnection(engine)
         self.batcher: Batcher[dict[str, Any], bool] = Batcher(
-            self._insert, max_batch, "event-writer"
+            self._insert, max_batch, "event-writer", on_idle=self.connection.reset
         )
 
     async def record(self, event: store.Event, at: datetime | None = None) -> bool:
@@ -209,7 +222,7 @@ class SendLookup:
         self._lock = threading.Lock()
         self.connection = HeldConnection(engine)
         self.batcher: Batcher[str, store.StoredSend | None] = Batcher(
-            self._fetch, max_batch, "send-lookup"
+            self._fetch, max_batch, "send-lookup", on_idle=self.connection.reset
         )
 
     def cached(self, send_id: str) -> store.StoredSend | None:
