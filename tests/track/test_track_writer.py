@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from subjectline.track.schema import events
@@ -57,4 +58,23 @@ def test_an_idle_writer_gives_its_connection_back(register, engine) -> None:
         time.sleep(0.02)
     assert not writer.connection.held  # no idle connection kept open for hours
     assert asyncio.run(writer.record(Event(email.send.send_id, "click", link_index=0)))
+    writer.close()
+
+
+@pytest.mark.postgres
+def test_writer_survives_a_dropped_connection(register, postgres_engine) -> None:
+    """The server drops the writer's connection (a restart, a failover): the next batch
+    goes out on a new one instead of failing."""
+    first, second = register(postgres_engine, 2)
+    writer = EventWriter(postgres_engine)
+    assert asyncio.run(writer.record(Event(first.send.send_id, "open")))
+
+    def backend_pid(conn: sa.Connection) -> int:
+        with conn.begin():
+            return int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+
+    backend = writer.connection.run(backend_pid)
+    with postgres_engine.connect() as conn:
+        conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+    assert asyncio.run(writer.record(Event(second.send.send_id, "open")))
     writer.close()

@@ -120,7 +120,8 @@ class HeldConnection:
 
     is one statement and one round trip, without a pool checkout, a ping and a reset on
     return each time. A connection the server dropped (a restart) is replaced, and the
-    batch retried once; an idle batcher gives its connection back (``reset``).
+    batch retried once (safe: an insert that did commit is a no-op by its dedup key the
+    second time); an idle batcher gives its connection back (``reset``).
     """
 
     def __init__(self, engine: Engine):
