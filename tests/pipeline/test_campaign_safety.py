@@ -12,6 +12,7 @@ import pytest
 
 from subjectline.data.contract import items_from_frame, promotions_from_frame
 from subjectline.data.ingest import ingest
+from subjectline.generate import PromptSettings
 from subjectline.generate.records import Prompt
 from subjectline.pipeline.campaign import FACTS_ARM, LLM_ARM, CampaignConfig, run_campaign
 from subjectline.safety import CheckContext, category_words, check_title
@@ -67,7 +68,12 @@ def workspace(small_market: Path, tmp_path: Path) -> Workspace:
 def test_no_redteam_title_ships(workspace: Workspace) -> None:
     cases = _redteam()
     titles = [c["title"] for c in cases]
-    config = CampaignConfig(backend=RedTeamBackend(titles), llm_call_share=1.0)
+    # The free-text prompt: nothing but the gate stands between these titles and a send.
+    config = CampaignConfig(
+        backend=RedTeamBackend(titles),
+        llm_call_share=1.0,
+        prompt=PromptSettings(prompt_version="v1"),
+    )
     result = run_campaign(workspace, config)
     campaign = result.campaign
     # Enough themes asked for enough candidates that every red-team title was offered.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from itertools import product
 
+from subjectline.generate.records import FIRST_NAME_TOKEN
 from subjectline.themes.brief import ThemeBrief
 
 STYLES = ("list", "occasion", "brand", "attribute", "price", "new")
@@ -157,6 +158,19 @@ def menu(brief: ThemeBrief, char_budget: int) -> tuple[tuple[str, tuple[str, ...
     if not slots:
         slots = [("list", (phrase,)) for phrase in NO_FACTS_CHOICES]
     return tuple(slots)
+
+
+def greeted(brief: ThemeBrief, options: tuple[str, ...], room: int) -> tuple[str, ...]:
+    """``options`` opened with the reader's name ("{first_name}, scented candles for
+    you"), those that fit ``room`` characters besides the name; a brand keeps its case."""
+    proper = {b.split()[0] for b in brief.brands if b.split()}
+    out = []
+    for text in options:
+        first = text.split()[0] if text.split() else ""
+        body = text if first in proper or first.isupper() else text[:1].lower() + text[1:]
+        if len(body) + 2 <= room:
+            out.append(f"{FIRST_NAME_TOKEN}, {body}")
+    return tuple(out)
 
 
 def slot_for(brief: ThemeBrief, index: int, char_budget: int) -> tuple[str, tuple[str, ...]]:

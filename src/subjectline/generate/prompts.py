@@ -164,7 +164,15 @@ def grounded_spec(
 ) -> tuple[str, OutputSpec]:
     """Grounded candidate ``index``'s style and spec: one of its share of the phrasings."""
     style, options = grounded.slot_for(brief, index, settings.char_budget)
-    return style, OutputSpec(char_budget=settings.char_budget, choices=options)
+    if settings.personalization:
+        room = settings.char_budget - settings.name_reserve
+        options = (*grounded.greeted(brief, options, room), *options)
+    return style, OutputSpec(
+        char_budget=settings.char_budget,
+        choices=options,
+        allow_name_token=settings.personalization,
+        name_reserve=settings.name_reserve,
+    )
 
 
 @cache
@@ -210,6 +218,11 @@ def build_prompt(theme: Theme, settings: PromptSettings, index: int, attempt: in
     tpl = load_template(settings.prompt_version)
     spec = output_spec(theme, settings)
     if is_grounded(tpl):
+        if settings.call_to_action:
+            raise ValueError(
+                f"prompt version {settings.prompt_version!r} writes no call to action; "
+                "use prompt_version='v1' for call_to_action"
+            )
         brief = theme_brief(theme)
         style, spec = grounded_spec(brief, index, settings)
         user = _brief_message(tpl, _brief_fields(brief), style)

@@ -27,7 +27,7 @@ class PromptSettings:
     temperature ``temperatures[i % len(temperatures)] * retry_cooling ** a``.
     """
 
-    prompt_version: str = "v1"
+    prompt_version: str = "v2"
     tone: Tone = "friendly"
     call_to_action: bool = False
     char_budget: int = 60

@@ -232,7 +232,8 @@ def _demo_finetune(ws: Workspace, preset: str) -> None:
         f"finetune:  reward {base['reward_mean']} -> {tuned['reward_mean']} "
         f"(difference {diff['estimate']:+}, 95% CI {diff['ci95']}); safety pass "
         f"{base['safety_pass_rate']} -> {tuned['safety_pass_rate']}; judge sendable "
-        f"{base['judge_sendable_rate']} -> {tuned['judge_sendable_rate']}; distinct-2 "
+        f"{base.get('judge_sendable_rate', 'n/a')} -> {tuned.get('judge_sendable_rate', 'n/a')}"
+        f"; distinct-2 "
         f"{base['distinct_2']} -> {tuned['distinct_2']}"
     )
     out.print(f"model:     {model.gguf}")

@@ -324,6 +324,11 @@ def garbled(title: str, ctx: CheckContext) -> str | None:
     return None
 
 
+_LIKE_SUBJECTS = frozenset(
+    ["might", "may", "will", "would", "you", "you'll", "you'd", "we", "they", "also", "really"]
+)
+
+
 @check("quality.unfinished")
 def unfinished(title: str, ctx: CheckContext) -> str | None:
     """Stops mid-thought: "...for your daily", "...that's perfect", "...so they aren't"."""
@@ -334,6 +339,10 @@ def unfinished(title: str, ctx: CheckContext) -> str | None:
     last = found[-1].lower()
     if last in UNFINISHED_END:
         return f"ends on {last!r}: the thought is unfinished"
+    # "you might like" ends a thought; "products, like" opens a list it never gives.
+    before = found[-2].lower() if len(found) > 1 else ""
+    if last == "like" and before not in _LIKE_SUBJECTS:
+        return "ends on 'like': the thought is unfinished"
     return None
 
 
