@@ -71,3 +71,12 @@ def test_a_plural_leaf_label_is_a_kind_and_a_root_label_a_department() -> None:
     assert "Sports picks you might like" in [
         p for _, options in menu(theme_brief(sports), 60) for p in options
     ]
+
+
+def test_a_theme_is_asked_no_more_candidates_than_its_menu_has_shares() -> None:
+    from subjectline.generate.prompts import candidate_count
+
+    theme = Theme("category:Sports", "category", "Sports", "Sports", every_email_kinds=())
+    settings = PromptSettings(prompt_version="v2", n_candidates=8)
+    assert candidate_count(theme, settings) == len(menu(theme_brief(theme), 60)) < 8
+    assert candidate_count(theme, PromptSettings(prompt_version="v1", n_candidates=8)) == 8

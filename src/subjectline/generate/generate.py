@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from subjectline.generate import cache
 from subjectline.generate.backends import TitleBackend
-from subjectline.generate.prompts import build_prompt, load_template
+from subjectline.generate.prompts import build_prompt, candidate_count, load_template
 from subjectline.generate.records import (
     Candidate,
     Completion,
@@ -69,7 +69,8 @@ def generate_titles(
     progress: ProgressCallback | None = None,
     max_llm_calls: int | None = None,
 ) -> tuple[dict[str, list[Candidate]], GenerationStats]:
-    """``settings.n_candidates`` well-formed candidates per distinct theme key.
+    """Up to ``settings.n_candidates`` well-formed candidates per distinct theme key
+    (a grounded prompt asks no more than its menu holds, see ``candidate_count``).
 
     Each (theme, index) is looked up in ``title_cache`` first; missing ones are asked of
     the backend in one batch per round. An output that is empty or unusable after
@@ -101,7 +102,7 @@ def generate_titles(
     slots = {
         (k, i): _Slot(theme, i, ids[k], row=found.get((ids[k], i)))
         for k, theme in unique.items()
-        for i in range(n)
+        for i in range(candidate_count(theme, settings) if calls_llm else n)
     }
     pending = [slot for slot in slots.values() if slot.row is None]
     total, done = len(slots), len(slots) - len(pending)

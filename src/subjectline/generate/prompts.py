@@ -213,6 +213,15 @@ def _fixed_messages(version: str, settings: PromptSettings) -> tuple[ChatMessage
     return tuple(messages)
 
 
+def candidate_count(theme: Theme, settings: PromptSettings) -> int:
+    """How many candidates ``theme`` is asked for: ``n_candidates``, or for a grounded
+    prompt no more than its menu has distinct shares (more would repeat a title)."""
+    if not is_grounded(load_template(settings.prompt_version)):
+        return settings.n_candidates
+    slots = grounded.menu(theme_brief(theme), settings.char_budget)
+    return min(settings.n_candidates, len(slots))
+
+
 def build_prompt(theme: Theme, settings: PromptSettings, index: int, attempt: int = 0) -> Prompt:
     """The prompt for candidate ``index`` of ``theme`` (retry ``attempt``)."""
     tpl = load_template(settings.prompt_version)
