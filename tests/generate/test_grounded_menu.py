@@ -22,7 +22,16 @@ GADGETS = (
 )
 
 
-BRANDS = ("Lune", "Good Pantry", "Harvest Table", "Nimbus", "Lumio", "Auralis")
+BRANDS = (
+    "Lune",
+    "Good Pantry",
+    "Harvest Table",
+    "Nimbus",
+    "Lumio",
+    "Auralis",
+    "Nestwell",
+    "Linden Home",
+)
 
 
 def _theme(kind: str, label: str, titles: tuple[str, ...], root: str) -> Theme:
@@ -46,6 +55,9 @@ def test_an_occasion_fits_the_product_it_is_said_of() -> None:
     brief = theme_brief(_theme("category", "Pantry", SNACKS, "Grocery"))
     assert brief.kinds[0] == "trail mix"
     assert not {"your next run", "race day"} & set(occasions(brief))
+    sheets = ("Nestwell Sheet Set, Grey", "Linden Home Sheet Set", "Nestwell Sheet Set")
+    bedding = theme_brief(_theme("category", "Sheets", sheets, "Home & Kitchen"))
+    assert "young builders" not in occasions(bedding)
 
 
 def test_a_broad_category_lists_its_kinds() -> None:

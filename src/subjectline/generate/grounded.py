@@ -52,7 +52,7 @@ OCCASIONS: tuple[tuple[frozenset[str], tuple[str, ...]], ...] = tuple(
         ("pantry oils sauces honey butters", ("weeknight dinners",)),
         ("games", ("game night", "family game night")),
         ("puzzles", ("a quiet evening", "rainy days")),
-        ("building sets kits robot", ("rainy days", "young builders")),
+        ("building kits robot marble", ("rainy days", "young builders")),
         ("movies films comedy drama action thriller", ("movie night", "your next movie night")),
     )
 )
