@@ -30,6 +30,7 @@ from subjectline.safety.audit import rejections_from_choice
 from subjectline.themes.brief import product_kind
 from subjectline.themes.contract import Theme
 from subjectline.themes.extract import PRICE_BANDS
+from subjectline.themes.trust import trusted_label, trusted_text
 
 _LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
 _NO_PRICE = 1e9  # no price claim can be grounded on it
@@ -71,10 +72,11 @@ def item_facts(items: pl.DataFrame) -> pl.DataFrame:
     brands = tuple(items["brand"].drop_nulls().unique().sort())
     rows: list[tuple[str, str, str]] = []
     for item_id, title, brand in items.select("item_id", "title", "brand").iter_rows():
-        kind = product_kind(title, brands)
+        # Seller text: a poisoned title or brand grounds nothing, however common.
+        kind = product_kind(title, brands) if title and trusted_text(title) else None
         if kind:
             rows.append((item_id, "kind", kind))
-        if brand:
+        if brand and trusted_label(brand):
             rows.append((item_id, "brand", brand))
     return pl.DataFrame(rows, schema=_FACT_SCHEMA, orient="row")
 

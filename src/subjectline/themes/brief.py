@@ -253,9 +253,7 @@ def theme_brief(theme: Theme, max_kinds: int = 3, max_brands: int = 2) -> ThemeB
         kinds = [k for k in kinds if k in theme.every_email_kinds]
         kinds += [k for k in theme.every_email_kinds if k not in kinds]
     if theme.every_email_brands is not None and theme.kind != "brand":
-        brands = tuple(b for b in theme.every_email_brands if b in brands) or tuple(
-            theme.every_email_brands
-        )
+        brands = tuple(b for b in theme.every_email_brands if b in brands)
     root_kind = ROOT_KINDS.get(theme.root_category.lower())
     if root_kind and theme.kind == "category":
         own = label.lower()
