@@ -83,3 +83,16 @@ def test_over_the_budget_a_shorter_pattern_is_used() -> None:
     # Nothing fits: the classic templates (which fall back to the generic one).
     tiny = facts_template_titles(theme, char_budget=22)
     assert tiny == template_titles(theme, char_budget=22)
+
+
+def test_a_brand_in_every_email_of_a_category_is_named() -> None:
+    theme = _theme(
+        "category",
+        "category:Beauty",
+        "Beauty",
+        ("Dermaleaf Night Cream", "Lune Lip Balm"),
+        brands=("Dermaleaf", "Lune"),
+        every_email_kinds=(),
+        every_email_brands=("Dermaleaf",),
+    )
+    assert "Beauty picks from Dermaleaf and more" in facts_template_titles(theme)

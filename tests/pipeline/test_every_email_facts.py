@@ -8,15 +8,11 @@ import polars as pl
 
 from subjectline.data.contract import Item
 from subjectline.generate.template import facts_template_titles
-from subjectline.pipeline.choose import (
-    item_facts,
-    theme_contexts,
-    theme_fact_counts,
-    with_every_email_facts,
-)
+from subjectline.pipeline.choose import theme_contexts
 from subjectline.safety import check_title
 from subjectline.themes.brief import theme_brief
 from subjectline.themes.contract import Theme
+from subjectline.themes.facts import item_facts, theme_fact_counts, with_every_email_facts
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 KEY = "category:Home & Kitchen > Kitchen"

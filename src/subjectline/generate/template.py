@@ -72,6 +72,8 @@ FACTS_TEMPLATES: dict[str, tuple[str, ...]] = {
         "{kind} and more, picked for you",
         "{kind} and more",
         "{label}: {kind} and more",
+        # No kind in every email, but a brand: still a fact the classic control lacks.
+        "{label} picks from {brand} and more",
     ),
     "attribute": ("{kind} and {kind2} in {color}", "{kind} and more in {color}"),
     "price_band": ("{kind} and {kind2} {price_band}", "{kind} and more {price_band}"),
@@ -131,13 +133,15 @@ def facts_template_titles(theme: Theme, char_budget: int = 60) -> list[str]:
     if not patterns:
         return template_titles(theme, char_budget=char_budget)
     fields, kinds = _facts_fields(theme_brief(theme))
+    if theme.kind != "brand" and theme.every_email_brands is None:
+        fields["brand"] = ""  # a leading brand, not known to be in every email
     titles: list[str] = []
     for pattern in patterns:
         for filling in _kind_fillings(pattern, kinds):
             values = fields | filling
             if not all(values.get(name) for name in _FIELD.findall(pattern)):
                 continue
-            if "{label}" in pattern and _shares_a_word(values["label"], values["kind"]):
+            if "{label}" in pattern and _shares_a_word(values["label"], values.get("kind", "")):
                 continue  # "Running Shoes: road running shoes" says it twice
             title = _capitalise(" ".join(pattern.format(**values).split()))
             if len(title) <= char_budget and title not in titles:

@@ -32,10 +32,7 @@ from subjectline.pipeline.choose import (
     ArmChoice,
     ThemeContexts,
     choose_for_every_email,
-    item_facts,
     theme_contexts,
-    theme_fact_counts,
-    with_every_email_facts,
 )
 from subjectline.recommend.api import default_as_of, recommend_for_users
 from subjectline.safety import Rejection, category_words, count_by_check, record_rejections
@@ -43,6 +40,7 @@ from subjectline.score.choose import rank_campaign
 from subjectline.score.rerank import load_lambdas
 from subjectline.themes.contract import Theme
 from subjectline.themes.extract import ThemeAssignment, ThemeConfig, assign_themes
+from subjectline.themes.facts import item_facts, theme_fact_counts, with_every_email_facts
 from subjectline.track.store import DB_ENV as EVENTS_DB_ENV
 from subjectline.track.store import SQLITE_FILE as EVENTS_SQLITE_FILE
 from subjectline.track.store import open_store, suppressed_user_ids

@@ -61,7 +61,6 @@ from subjectline.pipeline.campaign import (
     title_backend,
     workspace_lambdas,
 )
-from subjectline.pipeline.choose import item_facts, theme_fact_counts, with_every_email_facts
 from subjectline.recommend.api import to_frame
 from subjectline.recommend.filters import Filters, item_mask, new_arrival_boost
 from subjectline.recommend.matrix import InteractionMatrix
@@ -76,6 +75,7 @@ from subjectline.themes.extract import (
     _order_items,
     item_features,
 )
+from subjectline.themes.facts import item_facts, theme_fact_counts, with_every_email_facts
 from subjectline.themes.trust import trusted_label, trusted_text
 from subjectline.workspace import Workspace
 
