@@ -31,6 +31,7 @@ STAGES = (
     "experiment",
     "deliver",
     "track",
+    "serve",
     "pipeline",
     "finetune",
 )
