@@ -92,3 +92,9 @@ def test_a_theme_is_asked_no_more_candidates_than_its_menu_has_shares() -> None:
     settings = PromptSettings(prompt_version="v2", n_candidates=8)
     assert candidate_count(theme, settings) == len(menu(theme_brief(theme), 60)) < 8
     assert candidate_count(theme, PromptSettings(prompt_version="v1", n_candidates=8)) == 8
+
+
+def test_a_department_without_kinds_gets_no_occasion() -> None:
+    home = Theme("category:Home & Kitchen", "category", "Home & Kitchen", "Home & Kitchen")
+    phrases = [p for _, options in menu(theme_brief(home), 60) for p in options]
+    assert phrases and not any("dinners" in p or "cooking" in p for p in phrases)

@@ -270,6 +270,9 @@ def theme_brief(theme: Theme, max_kinds: int = 3, max_brands: int = 2) -> ThemeB
         colors = Counter({attrs["color"]: 1})
     materials = tuple(v for n, v in sorted(attrs.items()) if n == "material")
     words = {w.lower() for w in re.findall(r"[A-Za-z]+", " ".join([label, *kinds]))}
+    if theme.kind == "category" and " > " not in theme.key and not kinds:
+        # A department ("Home & Kitchen") holds bedding as well as pans: no one occasion.
+        words = set()
     # A leaf category named in the plural is itself a kind: "Board games from X", not
     # "Board Games picks"; a root ("Sports", "Electronics") is a department.
     last = label.split()[-1].lower() if label else ""
