@@ -4,7 +4,7 @@ Public API::
 
     from subjectline.deliver import (
         Send, EmailItem, RenderedEmail, Renderer, RenderConfig, build_sends,
-        write_batch, write_eml, SmtpDelivery, SmtpSettings, example_invalid_address,
+        write_batch, write_eml, write_esp, SmtpDelivery, SmtpSettings, example_invalid_address,
         suppressed_addresses, normalise_address, HeaderError, SmtpLoginError,
     )
 """
@@ -12,6 +12,7 @@ Public API::
 from subjectline.deliver.address import AddressBook, normalise_address, suppressed_addresses
 from subjectline.deliver.build import BuildReport, build_sends
 from subjectline.deliver.esp import write_batch, write_eml
+from subjectline.deliver.esp_formats import ESPS, write_esp
 from subjectline.deliver.records import (
     AddressResolver,
     EmailItem,
@@ -24,6 +25,7 @@ from subjectline.deliver.render import HeaderError, RenderConfig, Renderer, to_m
 from subjectline.deliver.smtp import DeliveryReport, SmtpDelivery, SmtpLoginError, SmtpSettings
 
 __all__ = [
+    "ESPS",
     "AddressBook",
     "AddressResolver",
     "BuildReport",
@@ -45,4 +47,5 @@ __all__ = [
     "to_message",
     "write_batch",
     "write_eml",
+    "write_esp",
 ]

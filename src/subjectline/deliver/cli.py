@@ -94,7 +94,12 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     @deliver_app.command("export")
     def export_cmd(
         campaign: Path = CampaignOption,
-        fmt: str = typer.Option("jsonl", "--format", help="csv, jsonl (ESP batch) or eml."),
+        fmt: str = typer.Option(
+            "jsonl",
+            "--format",
+            help="csv, jsonl (generic ESP batch), eml, or an ESP's import: listmonk, "
+            "mailchimp, klaviyo, braze.",
+        ),
         out_path: Path = typer.Option(..., "--out", help="Batch file, or directory for eml."),
         campaign_id: str | None = CampaignIdOption,
         workspace: Path = WorkspaceOption,
@@ -116,11 +121,13 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         nothing is written and --out is left as it is.
         """
         from subjectline.deliver.esp import handed_off, write_batch, write_eml
+        from subjectline.deliver.esp_formats import ESPS, write_esp
         from subjectline.errors import DataError
         from subjectline.track.store import mark_sent, register_sends
 
-        if fmt not in ("csv", "jsonl", "eml"):
-            raise DataError("--format", f"must be csv, jsonl or eml, not {fmt!r}")
+        if fmt not in ("csv", "jsonl", "eml", *ESPS):
+            raise DataError("--format", f"must be csv, jsonl, eml, {', '.join(ESPS)}; not {fmt!r}")
+        subject_template = None
         engine, rendered, counts, config = _prepare(
             campaign, campaign_id, workspace, db, tracking_url, addresses
         )
@@ -140,6 +147,9 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             register_sends(engine, (e.to_send_record() for e in rendered))
             if fmt == "eml":
                 written = write_eml(rendered, out_path, config.from_address)
+            elif fmt in ESPS:
+                export = write_esp(rendered, out_path, fmt)
+                written, subject_template = export.rows, export.subject_template
             else:
                 written = write_batch(rendered, out_path, fmt)  # type: ignore[arg-type]
             # Handed off: the ESP sends now, so outcomes are attributed from this moment.
@@ -153,6 +163,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             "format": fmt,
             "out": str(out_path),
         }
+        if subject_template is not None:
+            result["subject_template"] = subject_template
         if as_json:
             sys.stdout.write(json.dumps(result) + "\n")
         else:
