@@ -20,6 +20,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.concurrency import run_in_threadpool
 
 from subjectline.data.contract import Item
 from subjectline.serve.api import SubjectAPI, SubjectError
@@ -191,7 +192,7 @@ def create_app(api: SubjectAPI, settings: ApiSettings) -> FastAPI:
         return api.status()
 
     @app.get("/v1/subject", response_model=SubjectResponse)
-    def get_subject(
+    async def get_subject(
         user_id: Annotated[str, Query(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")],
         campaign: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
         items: Annotated[
@@ -206,17 +207,22 @@ def create_app(api: SubjectAPI, settings: ApiSettings) -> FastAPI:
             if campaign is not None:
                 raise SubjectError(422, "campaign applies to a user_id alone, not to items")
             ids: Sequence[str] = [i.strip() for i in items.split(",") if i.strip()]
-            return answer(api.for_basket(list(ids), user_id).to_dict())
+            # A new basket runs the theme finder and the gate: off the event loop.
+            found = await run_in_threadpool(api.for_basket, list(ids), user_id)
+            return answer(found.to_dict())
+        # A dict look-up and one indexed read of the suppressions: cheaper inline than a
+        # hop to the thread pool.
         return answer(api.for_user(user_id, campaign).to_dict())
 
     @app.post("/v1/subject", response_model=SubjectResponse)
-    def post_subject(body: SubjectRequest, _key: str = Depends(authorised)) -> Response:
+    async def post_subject(body: SubjectRequest, _key: str = Depends(authorised)) -> Response:
         """``{"user_id"}``: as GET; ``{"items": [...]}`` (ids or item records, optionally
         with ``user_id``): a checked subject for an email holding those items."""
         if body.items is None:
             assert body.user_id is not None
             return answer(api.for_user(body.user_id, body.campaign).to_dict())
         basket = [i if isinstance(i, str) else i.to_item() for i in body.items]
-        return answer(api.for_basket(basket, body.user_id).to_dict())
+        found = await run_in_threadpool(api.for_basket, basket, body.user_id)
+        return answer(found.to_dict())
 
     return app
