@@ -56,16 +56,8 @@ from subjectline.serve.campaigns import (
 from subjectline.serve.queue import GenerationQueue
 from subjectline.themes.contract import Theme
 from subjectline.themes.extract import ThemeConfig, assign_themes, item_features
+from subjectline.themes.facts import item_facts, theme_fact_counts, with_every_email_facts
 from subjectline.track.schema import suppressions
-
-try:  # the every-email facts are moving from pipeline.choose to themes.facts
-    from subjectline.themes.facts import item_facts, theme_fact_counts, with_every_email_facts
-except ImportError:  # pragma: no cover - before that move lands
-    from subjectline.pipeline.choose import (  # type: ignore[attr-defined,no-redef]
-        item_facts,
-        theme_fact_counts,
-        with_every_email_facts,
-    )
 from subjectline.workspace import Workspace
 
 log = logging.getLogger("subjectline.serve")
