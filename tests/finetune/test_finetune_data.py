@@ -8,9 +8,15 @@ import pytest
 
 from subjectline.finetune.cases import is_holdout, split_cases
 from subjectline.finetune.dataset import build_training_set, score_candidates
-from subjectline.finetune.evaluate import bootstrap_ci, distinct_n, paired_difference
+from subjectline.finetune.evaluate import (
+    bootstrap_ci,
+    distinct_n,
+    generator_metrics,
+    paired_difference,
+)
 from subjectline.finetune.records import FinetuneSettings
 from subjectline.finetune.reward import score_case
+from subjectline.generate import GenerationStats
 
 from .conftest import running_case
 
@@ -155,11 +161,6 @@ def test_each_world_scores_its_own_cases_and_movielens_none() -> None:
 
 
 def test_evaluation_reports_the_judges_sendable_rate_beside_safety() -> None:
-    import polars as pl
-
-    from subjectline.finetune.evaluate import generator_metrics
-    from subjectline.generate import GenerationStats
-
     scored = pl.DataFrame(
         {
             "case_key": ["a", "a", "a", "a"],

@@ -40,7 +40,7 @@ from subjectline.score.choose import rank_campaign
 from subjectline.score.rerank import load_lambdas
 from subjectline.themes.contract import Theme
 from subjectline.themes.extract import ThemeAssignment, ThemeConfig, assign_themes
-from subjectline.themes.facts import item_facts, theme_fact_counts, with_every_email_facts
+from subjectline.themes.facts import assignment_with_every_email_facts
 from subjectline.track.store import DB_ENV as EVENTS_DB_ENV
 from subjectline.track.store import SQLITE_FILE as EVENTS_SQLITE_FILE
 from subjectline.track.store import open_store, suppressed_user_ids
@@ -167,14 +167,7 @@ def run_campaign(
         step("themes")
         theme_config = replace(config.themes, max_themes=config.max_llm_themes(users.height))
         assignment = assign_themes(recs, items, as_of, theme_config)
-        assignment = replace(
-            assignment,
-            themes=with_every_email_facts(
-                assignment.themes,
-                theme_fact_counts(assignment.users, recs, item_facts(items)),
-                assignment.theme_counts(),
-            ),
-        )
+        assignment = assignment_with_every_email_facts(assignment, recs, items)
 
     llm_keys = set(
         assignment.users.join(arms.filter(pl.col("arm") == LLM_ARM), on="user_id")["theme_key"]

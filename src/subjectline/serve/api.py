@@ -56,7 +56,7 @@ from subjectline.serve.campaigns import (
 from subjectline.serve.queue import GenerationQueue
 from subjectline.themes.contract import Theme
 from subjectline.themes.extract import ThemeConfig, assign_themes, item_features
-from subjectline.themes.facts import item_facts, theme_fact_counts, with_every_email_facts
+from subjectline.themes.facts import assignment_with_every_email_facts
 from subjectline.track.schema import suppressions
 from subjectline.workspace import Workspace
 
@@ -400,12 +400,8 @@ class SubjectAPI:
              "rank": list(range(1, len(records) + 1))},
         )  # fmt: skip
         assignment = assign_themes(recs, frame, as_of, self.settings.themes)
-        themes = with_every_email_facts(
-            assignment.themes,
-            theme_fact_counts(assignment.users, recs, item_facts(frame)),
-            assignment.theme_counts(),
-        )
-        theme = next(iter(themes.values()))
+        assignment = assignment_with_every_email_facts(assignment, recs, frame)
+        theme = next(iter(assignment.themes.values()))
         if theme.key in self._state.labels:
             label, root = self._state.labels[theme.key]
             theme = replace(theme, label=label, root_category=root)

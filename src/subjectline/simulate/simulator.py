@@ -64,7 +64,7 @@ from subjectline.themes.extract import (
     assign_themes,
     representative_items,
 )
-from subjectline.themes.facts import item_facts, theme_fact_counts, with_every_email_facts
+from subjectline.themes.facts import assignment_with_every_email_facts
 from subjectline.workspace import Workspace
 
 POLICIES = ("template", "facts", "llm_first", "llm_rerank", "oracle")
@@ -255,14 +255,7 @@ def build_world(config: SimulationConfig) -> World:
     )
     assignment = assign_themes(recs, market.items, as_of, ThemeConfig(max_themes=config.max_themes))
     # As the campaign does: a theme's titles name only what every email of it holds.
-    assignment = replace(
-        assignment,
-        themes=with_every_email_facts(
-            assignment.themes,
-            theme_fact_counts(assignment.users, recs, item_facts(market.items)),
-            assignment.theme_counts(),
-        ),
-    )
+    assignment = assignment_with_every_email_facts(assignment, recs, market.items)
     themes = sorted(assignment.themes.values(), key=lambda t: t.key)
     theme_index = {t.key: i for i, t in enumerate(themes)}
     users = (

@@ -10,7 +10,10 @@ import polars as pl
 
 from subjectline.themes.brief import product_kind
 from subjectline.themes.contract import Theme
+from subjectline.themes.extract import ThemeAssignment
 from subjectline.themes.trust import trusted_label, trusted_text
+
+_FACT_SCHEMA = {"item_id": pl.String, "fact": pl.String, "value": pl.String}
 
 
 def item_facts(items: pl.DataFrame) -> pl.DataFrame:
@@ -26,9 +29,6 @@ def item_facts(items: pl.DataFrame) -> pl.DataFrame:
         if brand and trusted_label(brand):
             rows.append((item_id, "brand", brand))
     return pl.DataFrame(rows, schema=_FACT_SCHEMA, orient="row")
-
-
-_FACT_SCHEMA = {"item_id": pl.String, "fact": pl.String, "value": pl.String}
 
 
 def theme_fact_counts(users: pl.DataFrame, recs: pl.DataFrame, facts: pl.DataFrame) -> pl.DataFrame:
@@ -69,3 +69,13 @@ def with_every_email_facts(
         )
         for key, theme in themes.items()
     }
+
+
+def assignment_with_every_email_facts(
+    assignment: ThemeAssignment, recs: pl.DataFrame, items: pl.DataFrame
+) -> ThemeAssignment:
+    """``assignment`` whose themes carry their every-email facts, counted from ``recs``
+    (each user's email) in one pass; the shard engine sums the counts itself."""
+    counts = theme_fact_counts(assignment.users, recs, item_facts(items))
+    themes = with_every_email_facts(assignment.themes, counts, assignment.theme_counts())
+    return replace(assignment, themes=themes)

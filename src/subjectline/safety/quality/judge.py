@@ -294,6 +294,7 @@ def _is_house_template(title: str, ctx: CheckContext) -> bool:
     """The classic control's and the fallback chain's fixed titles: copy the shop wrote
     and reviewed, not model output. Judging them would make the fallback itself fail an
     email whose items the judge happens to score low ("Top picks in Electronics")."""
+    # Imported here: the guard imports this module to register the check.
     from subjectline.generate.template import template_titles
     from subjectline.safety.guard import GENERIC_TEMPLATES, theme_templates
 
