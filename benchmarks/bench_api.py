@@ -52,23 +52,23 @@ def build_workspace(root: Path, users: int, items: int) -> pl.DataFrame:
     return result.campaign
 
 
+def warm_paths(campaign: pl.DataFrame) -> list[str]:
+    """The 100 baskets of the run, each asked once before it (its answer is then cached)."""
+    baskets = [",".join(ids[:4]) for ids in campaign["item_ids"].head(100).to_list()]
+    return [f"/v1/subject?user_id=b{b}&items={quote(x)}" for b, x in enumerate(baskets)]
+
+
 def plan(campaign: pl.DataFrame, n: int, basket_share: float, seed: int = 0) -> list[str]:
     rng = random.Random(seed)
     users = campaign["user_id"].to_list()
-    baskets = [",".join(ids[:4]) for ids in campaign["item_ids"].head(100).to_list()]
+    baskets = warm_paths(campaign)
     paths = []
     for _ in range(n):
         if rng.random() < basket_share:
-            b = rng.randrange(len(baskets))
-            paths.append(f"/v1/subject?user_id=b{b}&items={quote(baskets[b])}")
+            paths.append(rng.choice(baskets))
         else:
             paths.append(f"/v1/subject?user_id={quote(rng.choice(users))}")
     return paths
-
-
-def warm_paths(campaign: pl.DataFrame) -> list[str]:
-    baskets = [",".join(ids[:4]) for ids in campaign["item_ids"].head(100).to_list()]
-    return [f"/v1/subject?user_id=b{b}&items={quote(x)}" for b, x in enumerate(baskets)]
 
 
 async def drive(port: int, paths: list[str], clients: int, seconds: float, rate: float):

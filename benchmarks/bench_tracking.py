@@ -174,12 +174,9 @@ async def drive(port: int, planned, concurrency: int, seconds: float):
 
 def generate(plan: Path, out: Path, port: int, concurrency: int, seconds: float) -> None:
     """The load generator's own process: read the plan, drive the service, write results."""
-    try:
-        import uvloop
+    import uvloop
 
-        uvloop.install()
-    except ImportError:
-        pass
+    uvloop.install()
     planned = [(m, p, b.encode(), k) for m, p, b, k in json.loads(plan.read_text())]
     latencies, acknowledged, statuses, wall = asyncio.run(
         drive(port, planned, concurrency, seconds)

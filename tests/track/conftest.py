@@ -1,21 +1,17 @@
-"""Event-store fixtures: a migrated SQLite file, and a PostgreSQL schema per test."""
+"""Tracking fixtures; ``engine`` runs a test on each event store of tests/conftest.py."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from subjectline.deliver import RenderedEmail, Renderer
 from subjectline.deliver.synthetic import synthetic_sends
 from subjectline.track import KeyRing, TokenSigner
-from subjectline.track.store import make_engine, mark_sent, migrate, register_sends
-
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from subjectline.track.store import mark_sent, register_sends
 
 
 @pytest.fixture
@@ -29,37 +25,6 @@ def ring() -> KeyRing:
 @pytest.fixture
 def signer(ring: KeyRing) -> TokenSigner:
     return TokenSigner(ring)
-
-
-@pytest.fixture
-def sqlite_engine(tmp_path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'events.sqlite'}")
-    migrate(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def postgres_engine() -> Iterator[Engine]:
-    """A fresh schema in the local PostgreSQL, dropped afterwards (parallel runs are safe)."""
-    admin = sa.create_engine(PG_URL, poolclass=sa.pool.NullPool)
-    try:
-        with admin.connect():
-            pass
-    except sa.exc.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is unreachable: {exc.orig}")
-    schema = f"sl_test_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(PG_URL, schema=schema)
-    try:
-        migrate(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

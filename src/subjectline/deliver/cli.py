@@ -154,7 +154,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                 written = write_batch(rendered, out_path, fmt)  # type: ignore[arg-type]
             # Handed off: the ESP sends now, so outcomes are attributed from this moment.
             mark_sent(engine, [e.send.send_id for e in rendered])
-        elif before:
+        else:
             out.print(f"nothing new to export; {out_path} left as it is.", highlight=False)
         result = {
             **counts,

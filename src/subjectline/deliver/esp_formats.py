@@ -19,14 +19,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import polars as pl
 
 from subjectline.deliver.esp import _write_atomically, merge_fields
 from subjectline.deliver.records import RenderedEmail
 
-Esp = Literal["listmonk", "mailchimp", "klaviyo", "braze"]
 ESPS: tuple[str, ...] = ("listmonk", "mailchimp", "klaviyo", "braze")
 
 # Our merge field -> the property name every ESP below but Mailchimp uses.

@@ -338,16 +338,7 @@ def create_app(
     for error in DB_UNAVAILABLE:
         app.add_exception_handler(error, unavailable)
 
-    def genuine_send(token: str, purpose: Any) -> tuple[store.StoredSend, int] | None:
-        try:
-            claims = signer.verify(token, purpose)
-        except InvalidToken:
-            return None
-        sent = sends.get_sync(claims.send_id)
-        database.recovered()
-        return None if sent is None else (sent, claims.link_index)
-
-    async def genuine_send_async(token: str, purpose: Any) -> tuple[store.StoredSend, int] | None:
+    async def genuine_send(token: str, purpose: Any) -> tuple[store.StoredSend, int] | None:
         try:
             claims = signer.verify(token, purpose)
         except InvalidToken:
@@ -382,7 +373,7 @@ def create_app(
         return JSONResponse(report, headers=NO_STORE)
 
     async def open_pixel(token: str, agent: str | None) -> Response:
-        found = await genuine_send_async(token, "o")
+        found = await genuine_send(token, "o")
         if found is None:
             return _not_found()
         sent, _ = found
@@ -394,7 +385,7 @@ def create_app(
         return Response(PIXEL, media_type="image/gif", headers=NO_STORE)
 
     async def click(token: str, agent: str | None) -> Response:
-        found = await genuine_send_async(token, "c")
+        found = await genuine_send(token, "c")
         if found is None:
             return _not_found()
         sent, index = found
@@ -411,9 +402,9 @@ def create_app(
         return RedirectResponse(sent.links[index], status_code=302, headers=NO_STORE)
 
     @app.get("/u/{token}")
-    def unsubscribe_page(token: str) -> Response:
+    async def unsubscribe_page(token: str) -> Response:
         # GET never unsubscribes: link scanners follow links, only a POST acts.
-        found = genuine_send(token, "u")
+        found = await genuine_send(token, "u")
         if found is None:
             return _not_found()
         html = pages.get_template("unsubscribe_confirm.html").render(email=found[0].email)
@@ -424,7 +415,7 @@ def create_app(
         body = await request.body()
         if not is_one_click(body, request.headers.get("content-type", "")):
             return Response("expected List-Unsubscribe=One-Click", status_code=400)
-        found = await run_in_threadpool(genuine_send, token, "u")
+        found = await genuine_send(token, "u")
         if found is None:
             return _not_found()
         sent = found[0]

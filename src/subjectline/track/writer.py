@@ -237,12 +237,6 @@ class SendLookup:
     async def get(self, send_id: str) -> store.StoredSend | None:
         return self.cached(send_id) or await self.batcher.submit(send_id)
 
-    def get_sync(self, send_id: str) -> store.StoredSend | None:
-        """For the rare routes that run in a worker thread: the pool, not the held
-        connection, which belongs to the batcher's thread."""
-        cached = self.cached(send_id)
-        return cached or self._remember(store.get_sends(self.engine, [send_id])).get(send_id)
-
     def close(self) -> None:
         self.batcher.close()
         self.connection.reset()
