@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.engine import Engine
 
-from subjectline.data.validate import read_raw
 from subjectline.deliver.records import example_invalid_address
 from subjectline.errors import DataError
 from subjectline.track.schema import suppressions
@@ -34,11 +33,14 @@ def suppressed_addresses(engine: Engine) -> set[str]:
 
 
 def read_table(path: Path) -> pl.DataFrame:
-    """A Parquet or CSV file (CSV cells as text, so ids keep leading zeros), or a
-    :class:`DataError` naming it."""
+    """A Parquet or CSV file, or a :class:`DataError` naming it."""
     if not path.exists():
         raise DataError(str(path), "file not found")
-    return read_raw(path)
+    try:
+        return pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise DataError(str(path), f"cannot read it: {reason}") from exc
 
 
 class AddressBook:
