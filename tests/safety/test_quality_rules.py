@@ -53,6 +53,9 @@ DRESSES = CheckContext(
         ("quality.claim", "Eco-friendly boots from Fjord"),
         ("quality.claim", "Luxury boots for you"),
         ("quality.off_theme", "Boots for your next fashion project with a lamp"),
+        ("quality.off_theme", "Chelsea boots for your morning swim"),
+        ("quality.off_theme", "Fjord boots to cook dinner"),
+        ("quality.garbled", "Fjord's new Fjord Chelsea Boots"),
     ],
 )
 def test_rule_rejects_with_its_reason(check: str, title: str) -> None:
@@ -69,10 +72,21 @@ def test_rule_rejects_with_its_reason(check: str, title: str) -> None:
         ("Fjord boots you might like", BOOTS),
         ("Shirt dresses and maxi dresses from Urban Thread", DRESSES),
         ("Pretty in pink: picks chosen for you", DRESSES),
+        ("Hiking boots for the trail and your next trip", BOOTS),
+        ("Boots for the weekend", BOOTS),
+        ("Shirt dresses for the office, maxi dresses for a party", DRESSES),
     ],
 )
 def test_sendable_titles_pass_every_rule(title: str, ctx: CheckContext) -> None:
-    for check in ("tautology", "garbled", "unfinished", "voice", "claim", "off_theme"):
+    for check in (
+        "tautology",
+        "garbled",
+        "incoherent",
+        "unfinished",
+        "voice",
+        "claim",
+        "off_theme",
+    ):
         assert run_check(f"quality.{check}", title, ctx) is None, check
 
 
@@ -97,3 +111,40 @@ def test_a_price_claim_is_stated_only_when_every_item_is_cheap(title: str) -> No
     assert run_check("quality.claim", title, _priced(8.0)) is None
     reason = run_check("quality.claim", title, _priced(80.0))
     assert reason is not None and reason.check == "quality.claim"
+
+
+STRENGTH = CheckContext(
+    items=(
+        _item("Corepulse Resistance Bands", "Sports > Fitness > Strength", "Corepulse"),
+        _item("Velora Soft Kettlebell", "Sports > Fitness > Strength", "Velora"),
+    ),
+    theme=Theme("category:Sports > Fitness > Strength", "category", "Strength", "Sports"),
+    now=NOW,
+)
+
+
+@pytest.mark.parametrize(
+    ("title", "rejected"),
+    [
+        ("Strength for you!", True),
+        ("Strength for your daily routine", True),
+        ("Strength, new arrivals", True),
+        ("Strength", True),
+        ("Strength picks for home workouts", False),
+        ("Kettlebells and resistance bands for your workouts", False),
+    ],
+)
+def test_a_field_sold_as_a_product_is_incoherent(title: str, rejected: bool) -> None:
+    reason = run_check("quality.incoherent", title, STRENGTH)
+    assert (reason is not None) is rejected
+    if reason is not None:
+        assert "'Strength' is a field" in reason.detail
+
+
+def test_a_purpose_fits_when_any_of_its_activities_does() -> None:
+    assert (
+        run_check("quality.off_theme", "Resistance bands for your workout adventures", STRENGTH)
+        is None
+    )
+    reason = run_check("quality.off_theme", "Resistance bands for your walk or ride", STRENGTH)
+    assert reason is not None and "'ride'" in reason.detail

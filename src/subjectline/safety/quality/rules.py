@@ -258,6 +258,8 @@ def tautology(title: str, ctx: CheckContext) -> str | None:
         head = {lemma(w) for w, _, _ in spans[:i] if _content(w)}
         for j in range(i + 1, len(spans)):
             w = spans[j][0]
+            if _PUNCT_BREAK.search(text[spans[j - 1][2] : spans[j][1]]):
+                break  # the purpose ends at punctuation: "..., maxi dresses for a party"
             if not _content(w) or lemma(w) not in head:
                 continue
             follows = spans[j + 1][0].lower() if j + 1 < len(spans) else ""
@@ -276,11 +278,14 @@ def tautology(title: str, ctx: CheckContext) -> str | None:
 def garbled(title: str, ctx: CheckContext) -> str | None:
     """Broken words or labels: a word twice in a row, a word repeated where it stands
     alone ("Coffee and coffee & tea", "Bricks and Bricks"; "lip glosses and lip balms"
-    is a list of kinds), a plural after "a", capitals inside a word."""
+    is a list of kinds), a brand named twice, a plural after "a", capitals inside a word."""
     text = PLACEHOLDER_RE.sub(" ", title)
     spans = _spans(title)
     found = [w for w, _, _ in spans]
     lows = [w.lower() for w in found]
+    twice = _brand_twice(lows, ctx)
+    if twice:
+        return f"{twice!r} named twice"
     for k in range(len(spans) - 1):
         a, b = lows[k], lows[k + 1]
         gap = text[spans[k][2] : spans[k + 1][1]]
@@ -321,6 +326,27 @@ def garbled(title: str, ctx: CheckContext) -> str | None:
         mixed = any(c.isupper() for c in inner) and any(c.islower() for c in inner)
         if w.isalpha() and mixed and w not in ctx.raw_data_tokens:
             return f"{w!r} has capitals inside the word"
+    return None
+
+
+def _brand_twice(lows: list[str], ctx: CheckContext) -> str | None:
+    """A brand of the email's items or theme written twice ("Urban Thread's new Urban
+    Thread Shirt Dresses"): one brand, one mention."""
+    brands = {i.brand for i in ctx.items if i.brand}
+    if ctx.theme is not None:
+        brands.update(ctx.theme.brands)
+    for brand in brands:
+        words = [w.lower() for w in title_words(brand)]
+        if not words:
+            continue
+        n = len(words)
+        starts = [
+            i
+            for i in range(len(lows) - n + 1)
+            if [lemma(w) for w in lows[i : i + n]] == [lemma(w) for w in words]
+        ]
+        if len(starts) >= 2:
+            return brand
     return None
 
 
@@ -415,8 +441,9 @@ def product_nouns() -> frozenset[str]:
 
 @check("quality.off_theme")
 def off_theme(title: str, ctx: CheckContext) -> str | None:
-    """Names a kind of product the email's items are not: garden furniture in a kitchen
-    email, "fashion" for building sets, "candles" for lamps."""
+    """Names a kind of product the email's items are not (garden furniture in a kitchen
+    email, "fashion" for building sets, "candles" for lamps), or a use they do not have
+    (jeans "for your morning swim", puzzles "for your daily commute")."""
     if not ctx.items:
         return None
     data = {lemma(w) for w in ctx.data_words} | {lemma(w) for w in ctx.brand_words}
@@ -428,4 +455,75 @@ def off_theme(title: str, ctx: CheckContext) -> str | None:
         if stem_keys(key) & data_stems:
             continue
         return f"names {w.lower()!r}, which none of the email's items is"
+    return unfit_purpose(title, ctx)
+
+
+@cache
+def purpose_fits() -> dict[str, frozenset[str]]:
+    """Activity lemma -> lemmas of the item words it needs (``lists/purpose_fits.txt``)."""
+    table: dict[str, frozenset[str]] = {}
+    for line in read_list("purpose_fits.txt"):
+        activities, _, needs = line.partition(":")
+        fits = frozenset(lemma(w) for w in needs.split())
+        for word in activities.split():
+            table[lemma(word)] = table.get(lemma(word), frozenset()) | fits
+    return table
+
+
+def purpose_phrases(title: str) -> list[list[str]]:
+    """The words of each purpose: after a "for" or "to" that does not open the title, up
+    to the next punctuation ("for your walk or ride" -> walk, or, ride)."""
+    text = PLACEHOLDER_RE.sub(" ", title)
+    spans = _spans(title)
+    phrases: list[list[str]] = []
+    for i, (word, _, _) in enumerate(spans):
+        if i == 0 or word.lower() not in ("for", "to"):
+            continue
+        phrase: list[str] = []
+        for j in range(i + 1, len(spans)):
+            if _PUNCT_BREAK.search(text[spans[j - 1][2] : spans[j][1]]):
+                break
+            phrase.append(spans[j][0])
+        phrases.append(phrase)
+    return phrases
+
+
+def unfit_purpose(title: str, ctx: CheckContext) -> str | None:
+    """A purpose whose activities none of the email's items serves ("workout adventures"
+    fits fitness gear through "workout")."""
+    if not ctx.items:
+        return None
+    have = {lemma(w) for w in ctx.data_words}
+    table = purpose_fits()
+    for phrase in purpose_phrases(title):
+        listed = [w for w in phrase if lemma(w) in table]
+        if listed and not any(table[lemma(w)] & have for w in listed):
+            return f"is for {listed[0].lower()!r}, which none of the email's items is used for"
+    return None
+
+
+@cache
+def field_words() -> frozenset[str]:
+    """Lemmas of category names that are a field, not a product (``lists/field_labels.txt``)."""
+    return frozenset(lemma(w) for line in read_list("field_labels.txt") for w in line.split())
+
+
+@check("quality.incoherent")
+def field_as_product(title: str, ctx: CheckContext) -> str | None:
+    """A field sold as if it were a product: "Strength for you!", "Yoga for your next
+    adventure", "Home & Kitchen for a special menu". "Strength picks" and "yoga mats" are
+    products; the bare field followed by a purpose, a comma or nothing is not."""
+    text = PLACEHOLDER_RE.sub(" ", title)
+    spans = _spans(title)
+    lows = [w.lower() for w, _, _ in spans]
+    k = 0
+    while k < len(lows) and (lemma(lows[k]) in field_words() or (k and lows[k] == "and")):
+        k += 1
+    if k == 0 or lows[k - 1] == "and":
+        return None
+    field = " ".join(w for w, _, _ in spans[:k])
+    rest = lows[k] if k < len(lows) else ""
+    broken = k < len(spans) and bool(_PUNCT_BREAK.search(text[spans[k - 1][2] : spans[k][1]]))
+    if not rest or broken or rest in ("for", "to"):
+        return f"{field!r} is a field, not something to buy"
     return None
