@@ -335,16 +335,11 @@ def _brand_twice(lows: list[str], ctx: CheckContext) -> str | None:
     brands = {i.brand for i in ctx.items if i.brand}
     if ctx.theme is not None:
         brands.update(ctx.theme.brands)
+    keys = [lemma(w) for w in lows]
     for brand in brands:
-        words = [w.lower() for w in title_words(brand)]
-        if not words:
-            continue
+        words = [lemma(w) for w in title_words(brand)]
         n = len(words)
-        starts = [
-            i
-            for i in range(len(lows) - n + 1)
-            if [lemma(w) for w in lows[i : i + n]] == [lemma(w) for w in words]
-        ]
+        starts = [i for i in range(len(keys) - n + 1) if n and keys[i : i + n] == words]
         if len(starts) >= 2:
             return brand
     return None
@@ -511,7 +506,7 @@ def field_words() -> frozenset[str]:
 @check("quality.incoherent")
 def field_as_product(title: str, ctx: CheckContext) -> str | None:
     """A field sold as if it were a product: "Strength for you!", "Yoga for your next
-    adventure", "Home & Kitchen for a special menu". "Strength picks" and "yoga mats" are
+    adventure", "Kitchen, new arrival to you". "Strength picks" and "yoga mats" are
     products; the bare field followed by a purpose, a comma or nothing is not."""
     text = PLACEHOLDER_RE.sub(" ", title)
     spans = _spans(title)
