@@ -56,6 +56,14 @@ DRESSES = CheckContext(
         ("quality.off_theme", "Chelsea boots for your morning swim"),
         ("quality.off_theme", "Fjord boots to cook dinner"),
         ("quality.garbled", "Fjord's new Fjord Chelsea Boots"),
+        ("quality.garbled", "Fj ord boots, Fjord"),
+        ("quality.off_theme", "Chelsea boots for your morning cup"),
+        ("quality.off_theme", "Fjord boots for a sweet treat"),
+        ("quality.off_theme", "Boots from your favorite boutique"),
+        ("quality.off_theme", "Fjord boots and a warm coat"),
+        ("quality.incoherent", "Boots for your morning pick-up"),
+        ("quality.incoherent", "Hiking boots for your weekend pick"),
+        ("quality.incoherent", "Chelsea boots for your daily pickups"),
     ],
 )
 def test_rule_rejects_with_its_reason(check: str, title: str) -> None:
@@ -75,6 +83,9 @@ def test_rule_rejects_with_its_reason(check: str, title: str) -> None:
         ("Hiking boots for the trail and your next trip", BOOTS),
         ("Boots for the weekend", BOOTS),
         ("Shirt dresses for the office, maxi dresses for a party", DRESSES),
+        ("Fjord boots, our picks of the season", BOOTS),
+        ("Boots for you to choose from", BOOTS),
+        ("Chelsea boots from Fjord, now 20% off", BOOTS),
     ],
 )
 def test_sendable_titles_pass_every_rule(title: str, ctx: CheckContext) -> None:
@@ -148,3 +159,17 @@ def test_a_purpose_fits_when_any_of_its_activities_does() -> None:
     )
     reason = run_check("quality.off_theme", "Resistance bands for your walk or ride", STRENGTH)
     assert reason is not None and "'ride'" in reason.detail
+
+
+def test_a_word_that_names_an_occasion_is_no_repeat_and_to_choose_from_is_finished() -> None:
+    tea = CheckContext(
+        items=(
+            _item("Brookside Herbal Tea, Vanilla", "Grocery > Coffee & Tea > Tea", "Brookside"),
+        ),
+        theme=Theme("category:Grocery > Coffee & Tea > Tea", "category", "Tea", "Grocery"),
+        now=NOW,
+    )
+    assert run_check("quality.garbled", "Teas for a tea party", tea) is None
+    assert run_check("quality.garbled", "Tea and tea for you", tea) is not None
+    assert run_check("form.truncated", "Teas for you to choose from", tea) is None
+    assert run_check("form.truncated", "Teas for you from", tea) is not None

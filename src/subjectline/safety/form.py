@@ -115,6 +115,8 @@ DANGLING_END = frozenset(
         "vs",
     ]
 )
+# Prepositions English leaves at the end of "to <verb> ...": "to choose from".
+_STRANDABLE = frozenset(["from", "with", "in", "on", "to", "for", "into", "about"])
 DETERMINERS = frozenset(
     ["a", "an", "the", "your", "our", "my", "their", "this", "these", "that", "every"]
 )
@@ -301,6 +303,8 @@ def truncated(title: str, ctx: CheckContext) -> str | None:
     last = toks[-1]
     if len(toks) >= 2 and toks[-2] in ("are", "is", "be") and last in ("in", "on", "out", "up"):
         return None  # "your picks are in"
+    if len(toks) >= 3 and toks[-3] == "to" and last in _STRANDABLE:
+        return None  # "snacks for you to choose from", "toys to play with"
     if len(toks) >= 2 and toks[-2] in DETERMINERS and last in OPEN_ADJECTIVES:
         return f"ends with {toks[-2]} {last!r}, a noun is missing"
     if last in DANGLING_END:

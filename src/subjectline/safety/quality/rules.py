@@ -299,7 +299,9 @@ def garbled(title: str, ctx: CheckContext) -> str | None:
 
     seen: dict[str, list[int]] = {}
     for i, w in enumerate(lows):
-        if _content(w, _GARBLE_GENERIC):
+        # A word that names an occasion's kind is no repeat: "Teas for a tea party".
+        qualifies = i + 1 < len(lows) and lows[i + 1] in OCCASION_HEADS
+        if _content(w, _GARBLE_GENERIC) and not qualifies:
             seen.setdefault(lemma(w), []).append(i)
     for key, where in seen.items():
         if len(where) >= 2 and any(alone(i) for i in where):
@@ -337,10 +339,17 @@ def _brand_twice(lows: list[str], ctx: CheckContext) -> str | None:
         brands.update(ctx.theme.brands)
     keys = [lemma(w) for w in lows]
     for brand in brands:
-        words = [lemma(w) for w in title_words(brand)]
-        n = len(words)
-        starts = [i for i in range(len(keys) - n + 1) if n and keys[i : i + n] == words]
-        if len(starts) >= 2:
+        # Joined, so that "Copper pot, Copperpot" is the brand twice as well.
+        joined = "".join(lemma(w) for w in title_words(brand))
+        mentions, i = 0, 0
+        while joined and i < len(keys):
+            width = next(
+                (n for n in (1, 2, 3) if "".join(keys[i : i + n]) == joined and i + n <= len(keys)),
+                0,
+            )
+            mentions += bool(width)
+            i += width or 1
+        if mentions >= 2:
             return brand
     return None
 
@@ -358,6 +367,8 @@ def unfinished(title: str, ctx: CheckContext) -> str | None:
     if not found:
         return None
     last = found[-1].lower()
+    if last == "off" and re.search(r"\d\s*%\s*off$", text, re.IGNORECASE):
+        return None  # "now 20% off": the discount closes the thought
     if last in UNFINISHED_END:
         return f"ends on {last!r}: the thought is unfinished"
     # "you might like" ends a thought; "products, like" opens a list it never gives.
@@ -497,6 +508,25 @@ def unfit_purpose(title: str, ctx: CheckContext) -> str | None:
     return None
 
 
+# "for your morning pick", "for your daily pick-up": the email's picks are what it
+# sends, not something its items serve.
+_PICK_PURPOSE = re.compile(
+    r"\b(?:for|to)\s+(?:your|a|the|every|our)\s+(?:[\w'-]+\s+){0,3}?"
+    r"pick(?:s|-?ups?|\s+ups?)?\b(?!\s+(?:of|from)\b)",
+    re.IGNORECASE,
+)
+
+
+def pick_as_purpose(title: str, ctx: CheckContext) -> str | None:
+    """A pick given as what the items are for: "Tea for your morning pick", "Bags for your
+    weeknight pick", "Grocery for your morning pick-up". "Urban Thread brand picks" and
+    "picks for your weekend" are fine."""
+    found = _PICK_PURPOSE.search(PLACEHOLDER_RE.sub(" ", title))
+    if found:
+        return f"{found.group(0)!r}: a pick is what the email sends, not what it is for"
+    return None
+
+
 @cache
 def field_words() -> frozenset[str]:
     """Lemmas of category names that are a field, not a product (``lists/field_labels.txt``)."""
@@ -504,6 +534,11 @@ def field_words() -> frozenset[str]:
 
 
 @check("quality.incoherent")
+def incoherent(title: str, ctx: CheckContext) -> str | None:
+    """Every word is fine, the sentence means nothing (the rules that can tell)."""
+    return field_as_product(title, ctx) or pick_as_purpose(title, ctx)
+
+
 def field_as_product(title: str, ctx: CheckContext) -> str | None:
     """A field sold as if it were a product: "Strength for you!", "Yoga for your next
     adventure", "Kitchen, new arrival to you". "Strength picks" and "yoga mats" are
