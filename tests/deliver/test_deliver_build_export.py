@@ -168,6 +168,15 @@ def test_suppression_by_normalised_address_covers_every_user_id(
     assert (second.suppressed, second.no_address) == (3, 1)
 
 
+def test_user_ids_of_an_address_book_stay_text(tmp_path) -> None:
+    book_path = tmp_path / "addresses.csv"
+    book_path.write_text("user_id,email\n007,bond@shop.example\n42,ana@shop.example\n")
+    book = AddressBook.from_file(book_path)
+    assert book("007") == "bond@shop.example"
+    assert book("7") is None
+    assert book("42") == "ana@shop.example"
+
+
 def test_address_list_in_one_cell_is_refused(catalog, tmp_path) -> None:
     book_path = tmp_path / "addresses.csv"
     pl.DataFrame(

@@ -33,11 +33,14 @@ def suppressed_addresses(engine: Engine) -> set[str]:
 
 
 def read_table(path: Path) -> pl.DataFrame:
-    """A Parquet or CSV file, or a :class:`DataError` naming it."""
+    """A Parquet or CSV file, or a :class:`DataError` naming it. CSV cells stay text: a
+    guessed integer type would turn user id ``007`` into ``7``."""
     if not path.exists():
         raise DataError(str(path), "file not found")
     try:
-        return pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path)
+        if path.suffix == ".parquet":
+            return pl.read_parquet(path)
+        return pl.read_csv(path, infer_schema=False)
     except (pl.exceptions.PolarsError, OSError) as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise DataError(str(path), f"cannot read it: {reason}") from exc
