@@ -26,6 +26,7 @@ class BuildReport:
     sends: list[Send]
     suppressed: int  # users left out because they, or their address, unsubscribed
     no_address: int  # users the resolver had no address for
+    shared_address: int = 0  # users whose mailbox already gets this campaign's email
 
 
 def default_preheader(theme_label: str | None, titles: list[str]) -> str:
@@ -54,7 +55,8 @@ def build_sends(
     contract. Items missing from the catalog are dropped from the email. A user is
     suppressed by user id (``suppressed``) or by address: ``suppressed_addresses`` holds
     normalised addresses (``normalise_address``), so several user ids sharing one mailbox
-    all stop getting mail once one of them unsubscribes.
+    all stop getting mail once one of them unsubscribes. A mailbox gets one email per
+    campaign: the first of its user ids in campaign order.
 
     Any campaign file may come here, not only one the generator's safety gate passed, so
     every subject is checked: one that cannot be a single plain header raises
@@ -103,17 +105,23 @@ def build_sends(
         first_names = dict(users.select("user_id", "first_name").iter_rows())
 
     blocked = {normalise_address(a) for a in suppressed_addresses}
+    mailed: set[str] = set()
     sends: list[Send] = []
-    no_address = 0
+    no_address = shared_address = 0
     for row in frame.iter_rows(named=True):
         user_id = str(row["user_id"])
         address = resolve_address(user_id)
         if not address:
             no_address += 1
             continue
-        if normalise_address(address) in blocked:
+        mailbox = normalise_address(address)
+        if mailbox in blocked:
             suppressed_count += 1
             continue
+        if mailbox in mailed:
+            shared_address += 1
+            continue
+        mailed.add(mailbox)
         problem = address_problem(address)
         if problem:
             raise DataError(source, f"user {user_id!r}: {problem}", row=row["_row"] + 1)
@@ -146,4 +154,4 @@ def build_sends(
                 first_name=first_names.get(user_id),
             )
         )
-    return BuildReport(sends=sends, suppressed=suppressed_count, no_address=no_address)
+    return BuildReport(sends, suppressed_count, no_address, shared_address)

@@ -83,6 +83,7 @@ def _prepare(
         "sends": len(rendered),
         "suppressed": built.suppressed,
         "no_address": built.no_address,
+        "shared_address": built.shared_address,
     }
     return engine, rendered, counts, config
 
