@@ -175,6 +175,8 @@ def main() -> None:
                         break
                 except httpx.TransportError:
                     time.sleep(0.1)
+            else:
+                raise SystemExit(f"serve-api at {base} did not answer /healthz in 30 s")
             cold = []
             with httpx.Client(
                 base_url=base, headers={"Authorization": f"Bearer {KEY}"}, timeout=60

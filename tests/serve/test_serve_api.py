@@ -103,10 +103,10 @@ def test_basket_gets_a_checked_subject_of_its_theme_and_queues_it(
     assert same.status_code == 200
     records = [api._state.catalog[i] for i in items]
     assert check_title(body["subject"], api.gate_context(records)).ok
-    if not api._has_titles(body["theme"]["key"]):
-        assert body["queued"] is True
-        queued = [q.theme.key for q in GenerationQueue(workspace_copy).entries(pending_only=True)]
-        assert body["theme"]["key"] in queued
+    assert not api._has_titles(body["theme"]["key"]), "the basket's theme must be new here"
+    assert body["queued"] is True
+    queued = [q.theme.key for q in GenerationQueue(workspace_copy).entries(pending_only=True)]
+    assert body["theme"]["key"] in queued
 
 
 def test_cached_titles_are_served_to_the_llm_arm_after_a_refresh(
