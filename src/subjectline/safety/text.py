@@ -6,6 +6,7 @@ run once per distinct (title, context) and titles repeat across users of a theme
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -264,11 +265,15 @@ def english_lexicon() -> frozenset[str]:
 
 def _dependency_word_files() -> Iterator[Path]:
     """Word lists shipped inside pinned dependencies (both MIT licensed)."""
-    import textstat
-    import vaderSentiment
-
-    yield Path(textstat.__file__).parent / "resources" / "en" / "easy_words.txt"
-    yield Path(vaderSentiment.__file__).parent / "vader_lexicon.txt"
+    # Located, not imported: importing textstat 0.7.4 warns about pkg_resources.
+    for package, member in (
+        ("textstat", ("resources", "en", "easy_words.txt")),
+        ("vaderSentiment", ("vader_lexicon.txt",)),
+    ):
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise ModuleNotFoundError(package)
+        yield Path(next(iter(spec.submodule_search_locations)), *member)
 
 
 @cache

@@ -20,13 +20,13 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
 import polars as pl
-import textstat
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics.pairwise import cosine_similarity
 
@@ -36,6 +36,11 @@ from subjectline.safety import CheckContext
 from subjectline.safety.quality import judge_scores
 from subjectline.score.text import content_stems, stem, title_features, vocabulary, words
 from subjectline.themes.contract import Theme
+
+with warnings.catch_warnings():
+    # textstat 0.7.4 imports pkg_resources, which warns on every command's start.
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+    import textstat
 
 OBJECTIVES = (
     "engagement",
