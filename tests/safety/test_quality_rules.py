@@ -64,6 +64,12 @@ DRESSES = CheckContext(
         ("quality.incoherent", "Boots for your morning pick-up"),
         ("quality.incoherent", "Hiking boots for your weekend pick"),
         ("quality.incoherent", "Chelsea boots for your daily pickups"),
+        ("quality.incoherent", "Fjord boots for your next day's specials"),
+        ("quality.incoherent", "Boots for your pick from all the above brands"),
+        ("quality.incoherent", "Become a boots lover with Fjord"),
+        ("quality.claim", "Fjord boots, eco friendly and warm"),
+        ("quality.garbled", "Chelsea boots for your daily commute, Black."),
+        ("quality.garbled", "Hiking boots for the trail, Grey and Black"),
     ],
 )
 def test_rule_rejects_with_its_reason(check: str, title: str) -> None:
@@ -86,6 +92,9 @@ def test_rule_rejects_with_its_reason(check: str, title: str) -> None:
         ("Fjord boots, our picks of the season", BOOTS),
         ("Boots for you to choose from", BOOTS),
         ("Chelsea boots from Fjord, now 20% off", BOOTS),
+        ("Chelsea boots in black, grey and olive", BOOTS),
+        ("Hiking boots in grey, black", BOOTS),
+        ("Become a better hiker in Fjord boots", BOOTS),
     ],
 )
 def test_sendable_titles_pass_every_rule(title: str, ctx: CheckContext) -> None:
@@ -173,3 +182,19 @@ def test_a_word_that_names_an_occasion_is_no_repeat_and_to_choose_from_is_finish
     assert run_check("quality.garbled", "Tea and tea for you", tea) is not None
     assert run_check("form.truncated", "Teas for you to choose from", tea) is None
     assert run_check("form.truncated", "Teas for you from", tea) is not None
+
+
+def test_a_compound_word_again_in_the_purpose_is_no_garble() -> None:
+    lights = CheckContext(
+        items=(_item("Voltix Smart Bulb", "Electronics > Smart Home > Lighting", "Voltix"),),
+        theme=Theme(
+            "category:Electronics > Smart Home > Lighting",
+            "category",
+            "Smart Home Lighting",
+            "Electronics",
+        ),
+        now=NOW,
+    )
+    assert run_check("quality.garbled", "Smart home lighting for your home", lights) is None
+    assert run_check("quality.garbled", "Home and home & lighting", lights) is not None
+    assert run_check("quality.garbled", "Voltix lights for you, Voltix!", lights) is not None

@@ -230,6 +230,25 @@ OCCASION_HEADS = frozenset(
     ]
 )
 _PUNCT_BREAK = re.compile(r"[,.;:!?()]")
+_COLOURS = (
+    "black|white|red|blue|green|navy|grey|gray|pink|beige|olive|brown|nude|berry|coral"
+    "|yellow|purple|orange|cream|tan|silver|gold"
+)
+_COLOUR_LIST = re.compile(
+    rf"^\s*(?:{_COLOURS})(?:\s*(?:,|and|, and)\s*(?:{_COLOURS}))*\s*[.!]?\s*$", re.IGNORECASE
+)
+_IN_COLOURS = re.compile(rf"\bin\s+(?:{_COLOURS})(?:\s*,\s*(?:{_COLOURS}))*\s*$", re.IGNORECASE)
+
+
+def _colour_tail(text: str) -> str | None:
+    """Colours left at the end after a comma, not a list opened by "in": the model
+    pasted an item's label ("Headphones for your daily commute, Black.")."""
+    head, comma, tail = text.rpartition(",")
+    if not comma or not _COLOUR_LIST.match(tail):
+        return None
+    while _COLOUR_LIST.match(head.rpartition(",")[2]) and "," in head:
+        head = head.rpartition(",")[0]  # "..., Navy, White": the whole tail
+    return None if _IN_COLOURS.search(head) else tail.strip(" .!")
 _BARE_PRICE = re.compile(
     r"\b(?:under|below|less than)\s+\d+(?![\d.,]*\s*(?:dollars|usd|eur|gbp))", re.IGNORECASE
 )
@@ -303,8 +322,19 @@ def garbled(title: str, ctx: CheckContext) -> str | None:
         qualifies = i + 1 < len(lows) and lows[i + 1] in OCCASION_HEADS
         if _content(w, _GARBLE_GENERIC) and not qualifies:
             seen.setdefault(lemma(w), []).append(i)
+    def across_purpose(first: int, second: int) -> bool:
+        """A word of a compound, then again in the purpose: "Smart home lighting for your
+        home" (the tautology rule judges purposes)."""
+        if alone(first):
+            return False
+        for k in range(first + 1, second - 1):
+            if lows[k] == "for" and lows[k + 1] in _PURPOSE_DETERMINERS:
+                return not _PUNCT_BREAK.search(text[spans[k][2] : spans[second][1]])
+        return False
+
     for key, where in seen.items():
-        if len(where) >= 2 and any(alone(i) for i in where):
+        pairs = [(a, b) for a, b in itertools.pairwise(where) if not across_purpose(a, b)]
+        if any(alone(a) or alone(b) for a, b in pairs):
             return f"{key!r} repeated where it stands alone"
         for first, second in itertools.pairwise(where):
             gap = text[spans[first][2] : spans[second][1]]
@@ -315,6 +345,9 @@ def garbled(title: str, ctx: CheckContext) -> str | None:
                 and not set(between) & STOPWORDS
             ):
                 return f"{key!r} twice within three words"
+    tail = _colour_tail(text)
+    if tail:
+        return f"{tail!r} left at the end, as in an item's label"
     bare = _BARE_PRICE.search(text)
     if bare and "$" not in text and "€" not in text and "£" not in text:
         return f"{bare.group(0)!r}: a price without its currency"
@@ -399,7 +432,8 @@ def _claims() -> tuple[tuple[str, re.Pattern[str]], ...]:
     found = []
     for line in read_list("quality_claims.txt"):
         phrase = line.lower()
-        body = r"\s+".join(re.escape(p) for p in phrase.split())
+        # "eco-friendly" is "eco friendly" too.
+        body = r"[\s-]+".join(re.escape(p) for p in re.split(r"[\s-]+", phrase))
         found.append((phrase, re.compile(rf"(?<![\w-]){body}(?![\w-])", re.IGNORECASE)))
     return tuple(found)
 
@@ -517,13 +551,39 @@ _PICK_PURPOSE = re.compile(
 )
 
 
+# A subject line has nothing above it: "from all the above brands".
+_ABOVE = re.compile(r"\b(?:the|all the|any of the|all of the) above\b", re.IGNORECASE)
+_NEXT_DAY = re.compile(r"\bfor your next day\b(?!\s+(?:out|off|trip)\b)", re.IGNORECASE)
+
+
 def pick_as_purpose(title: str, ctx: CheckContext) -> str | None:
-    """A pick given as what the items are for: "Tea for your morning pick", "Bags for your
-    weeknight pick", "Grocery for your morning pick-up". "Urban Thread brand picks" and
-    "picks for your weekend" are fine."""
-    found = _PICK_PURPOSE.search(PLACEHOLDER_RE.sub(" ", title))
+    """A pick, a day or "the above" given as what the items are for ("Tea for your
+    morning pick", "Fragrance for your next day's specials", "for your pick from all the
+    above brands"), or the reader told to become the category. "Urban Thread brand
+    picks" and "picks for your weekend" are fine."""
+    text = PLACEHOLDER_RE.sub(" ", title)
+    found = _PICK_PURPOSE.search(text)
     if found:
         return f"{found.group(0)!r}: a pick is what the email sends, not what it is for"
+    day = _NEXT_DAY.search(text)
+    if day:
+        return f"{day.group(0)!r}: a day is no use for the items"
+    above = _ABOVE.search(text)
+    if above:
+        return f"{above.group(0)!r}: a subject line has nothing above it"
+    return _become_the_label(text, ctx)
+
+
+def _become_the_label(text: str, ctx: CheckContext) -> str | None:
+    """The reader told to become the category: "Become a beauty lover", "Become your
+    beauty with Glowhaus". ("Become a better cook" names no category.)"""
+    lows = [w.lower() for w in title_words(text)]
+    if not lows or lows[0] != "become" or ctx.theme is None:
+        return None
+    rest = [w for w in lows[1:] if w not in _PURPOSE_DETERMINERS]
+    label = {lemma(w) for w in title_words(ctx.theme.label.lower())}
+    if rest and lemma(rest[0]) in label:
+        return f"'become ... {rest[0]}': nobody becomes the category"
     return None
 
 
