@@ -249,6 +249,8 @@ def _colour_tail(text: str) -> str | None:
     while _COLOUR_LIST.match(head.rpartition(",")[2]) and "," in head:
         head = head.rpartition(",")[0]  # "..., Navy, White": the whole tail
     return None if _IN_COLOURS.search(head) else tail.strip(" .!")
+
+
 _BARE_PRICE = re.compile(
     r"\b(?:under|below|less than)\s+\d+(?![\d.,]*\s*(?:dollars|usd|eur|gbp))", re.IGNORECASE
 )
@@ -322,6 +324,7 @@ def garbled(title: str, ctx: CheckContext) -> str | None:
         qualifies = i + 1 < len(lows) and lows[i + 1] in OCCASION_HEADS
         if _content(w, _GARBLE_GENERIC) and not qualifies:
             seen.setdefault(lemma(w), []).append(i)
+
     def across_purpose(first: int, second: int) -> bool:
         """A word of a compound, then again in the purpose: "Smart home lighting for your
         home" (the tautology rule judges purposes)."""
@@ -377,7 +380,7 @@ def _brand_twice(lows: list[str], ctx: CheckContext) -> str | None:
         mentions, i = 0, 0
         while joined and i < len(keys):
             width = next(
-                (n for n in (1, 2, 3) if "".join(keys[i : i + n]) == joined and i + n <= len(keys)),
+                (n for n in (1, 2, 3) if i + n <= len(keys) and "".join(keys[i : i + n]) == joined),
                 0,
             )
             mentions += bool(width)
@@ -556,7 +559,7 @@ _ABOVE = re.compile(r"\b(?:the|all the|any of the|all of the) above\b", re.IGNOR
 _NEXT_DAY = re.compile(r"\bfor your next day\b(?!\s+(?:out|off|trip)\b)", re.IGNORECASE)
 
 
-def pick_as_purpose(title: str, ctx: CheckContext) -> str | None:
+def incoherent_phrase(title: str, ctx: CheckContext) -> str | None:
     """A pick, a day or "the above" given as what the items are for ("Tea for your
     morning pick", "Fragrance for your next day's specials", "for your pick from all the
     above brands"), or the reader told to become the category. "Urban Thread brand
@@ -596,7 +599,7 @@ def field_words() -> frozenset[str]:
 @check("quality.incoherent")
 def incoherent(title: str, ctx: CheckContext) -> str | None:
     """Every word is fine, the sentence means nothing (the rules that can tell)."""
-    return field_as_product(title, ctx) or pick_as_purpose(title, ctx)
+    return field_as_product(title, ctx) or incoherent_phrase(title, ctx)
 
 
 def field_as_product(title: str, ctx: CheckContext) -> str | None:
