@@ -177,11 +177,11 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         finetune: str = typer.Option(
             "none",
             help="Also run a fine-tuning round of the generator: smoke, demo or full "
-            "(`make demo` asks for demo); a model trained with the same settings is reused",
+            "(`make finetune` asks for demo); a model trained with the same settings is reused",
         ),
     ) -> None:
-        """Synthetic marketplace -> ingest -> campaign -> fine-tuning round, all on the
-        embedded defaults."""
+        """Synthetic marketplace -> ingest -> lambda trade-off -> campaign, all on the
+        embedded defaults (and a fine-tuning round with ``--finetune``)."""
         from subjectline.data.ingest import ingest
         from subjectline.data.synth import SYNTH_STEPS, SynthConfig, write_marketplace
         from subjectline.pipeline.campaign import CampaignConfig
