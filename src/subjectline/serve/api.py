@@ -424,17 +424,38 @@ class SubjectAPI:
 
     def _choose(self, records: Sequence[Item], user_id: str | None) -> Answer:
         theme, contexts = self._contexts(records)
-        budget = self.settings.char_budget
         ids = [r.item_id for r in records]
         unit = user_id if user_id is not None else "basket:" + "\x00".join(sorted(ids))
         arm = self.arm_for(unit)
-        templates = template_titles(theme, char_budget=budget)
         latest = self._state.latest
         approved = list(latest.approved.get(theme.key, [])) if latest else []
         cached = [t for t in self._state.cached_titles.get(theme.key, []) if t not in approved]
         queued = False
         if not approved and not cached:
             queued = self._enqueue(theme)
+        text, source = self._pick(arm, theme, contexts, approved, cached)
+        # Theme items first, as a campaign orders an email.
+        return Answer(
+            subject=text,
+            theme={"key": theme.key, "label": theme.label},
+            arm=arm,
+            variant=variant_of(arm, text),
+            source=source,
+            items=ids,
+            queued=queued,
+        )
+
+    def _pick(
+        self,
+        arm: str,
+        theme: Theme,
+        contexts: ThemeContexts,
+        approved: list[str],
+        cached: list[str],
+    ) -> tuple[str, Source]:
+        """The subject ``arm`` ships for the email and where it came from."""
+        budget = self.settings.char_budget
+        templates = template_titles(theme, char_budget=budget)
         source: Source
         if arm == LLM_ARM:
             choice = choose_for_every_email([*approved, *cached], contexts, fallbacks=templates)
@@ -448,16 +469,25 @@ class SubjectAPI:
         else:
             choice = choose_for_every_email(templates, contexts)
             source = "control" if choice.source == "candidate" else "fallback"
-        # Theme items first, as a campaign orders an email.
-        return Answer(
-            subject=choice.text,
-            theme={"key": theme.key, "label": theme.label},
-            arm=arm,
-            variant=variant_of(arm, choice.text),
-            source=source,
-            items=ids,
-            queued=queued,
-        )
+        return choice.text, source
+
+    def warm(self) -> None:
+        """Check one catalog item's subjects in every arm (nothing cached or queued).
+
+        The gate loads some of what it needs on first use: the quality judge's sentence
+        encoder imports torch and transformers, seconds of work and about 300,000
+        long-lived Python objects. Warmed at start, that is loaded before the app
+        freezes the heap out of the garbage collector's sight (``gc.freeze``); loaded by
+        the first basket a caller sends, every later full collection walks it, a pause
+        of 150 to 300 ms that stalls every request in flight."""
+        record = next(iter(self._state.catalog.values()), None)
+        if record is None:
+            return
+        theme, contexts = self._contexts([record])
+        # A title no template holds, so that the judge scores it in every arm's chain.
+        probe = [f"{theme.label} picked for you"]
+        for arm in self._experiment.arms:
+            self._pick(arm.name, theme, contexts, probe, [])
 
     def _enqueue(self, theme: Theme) -> bool:
         if theme.key in self._queued:
