@@ -196,11 +196,10 @@ class SubjectAPI:
         self.refresh()
 
     # ------------------------------------------------------------------ loading
-    def _workspace_stamp(self) -> tuple[Any, ...]:
+    def _workspace_stamp(self, found: Sequence[CampaignInfo]) -> tuple[Any, ...]:
         db = self.workspace.db_path
         files = [db, db.with_name(db.name + ".wal")]
         stamps = tuple(f.stat().st_mtime_ns if f.exists() else 0 for f in files)
-        found = find_campaigns(self.workspace.root, self.extra_campaigns)
         return (stamps, tuple((c.path, c.written_at) for c in found))
 
     def refresh(self, force: bool = False) -> bool:
@@ -208,11 +207,13 @@ class SubjectAPI:
 
         A campaign job holding the workspace's DuckDB lock makes this a no-op until the
         next call: the API keeps answering from what it has."""
-        stamp = self._workspace_stamp()
+        # One scan of the campaign folders: the stamp and the state loaded agree.
+        found = find_campaigns(self.workspace.root, self.extra_campaigns)
+        stamp = self._workspace_stamp(found)
         if not force and stamp == self._stamp:
             return False
         try:
-            state = self._load()
+            state = self._load(found)
         except duckdb.IOException as exc:  # another process is writing the workspace
             if self._stamp is None:
                 raise
@@ -225,13 +226,12 @@ class SubjectAPI:
             self._stamp = stamp
         return True
 
-    def _load(self) -> _State:
+    def _load(self, found: list[CampaignInfo]) -> _State:
         ws = self.workspace
         items = ws.table("items")
         promotions = ws.table("promotions") if ws.has_table("promotions") else None
         load_as_of = self.settings.as_of or datetime.now(UTC)
         _pairs, features = item_features(items, load_as_of, self.settings.themes)
-        found = find_campaigns(ws.root, self.extra_campaigns)
         latest = latest_approved(found, self.approved)
         return _State(
             items_frame=items,
