@@ -137,6 +137,9 @@ def create_app(api: SubjectAPI, settings: ApiSettings) -> FastAPI:
             try:
                 if api.refresh():
                     log.info("workspace changed: reloaded %s", api.status())
+                    # The new state is as long-lived as the first: frozen, full collections
+                    # do not walk it (the old one is freed by its reference counts).
+                    gc.freeze()
             except Exception:  # keep serving what is loaded
                 log.exception("refresh failed")
 
