@@ -198,3 +198,18 @@ def test_a_compound_word_again_in_the_purpose_is_no_garble() -> None:
     assert run_check("quality.garbled", "Smart home lighting for your home", lights) is None
     assert run_check("quality.garbled", "Home and home & lighting", lights) is not None
     assert run_check("quality.garbled", "Voltix lights for you, Voltix!", lights) is not None
+
+
+def test_movielens_words_meet_their_singular_and_a_night_in_is_finished() -> None:
+    from subjectline.safety.text import stem_keys
+
+    assert "movie" in stem_keys("movies") and "cookie" in stem_keys("cookies")
+    assert "berry" in stem_keys("berries")
+    movies = CheckContext(
+        items=(_item("Fargo", "Movies > Crime", ""), _item("Toy Story", "Movies > Animation", "")),
+        theme=Theme("category:Movies", "category", "Movies", "Movies"),
+        now=NOW,
+    )
+    assert run_check("grounding.theme", "Movie picks for your weekend", movies) is None
+    assert run_check("form.truncated", "Comedies for a night in", movies) is None
+    assert run_check("form.truncated", "Comedies for a night with", movies) is not None

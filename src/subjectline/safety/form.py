@@ -117,6 +117,7 @@ DANGLING_END = frozenset(
 )
 # Prepositions English leaves at the end of "to <verb> ...": "to choose from".
 _STRANDABLE = frozenset(["from", "with", "in", "on", "to", "for", "into", "about"])
+_IDIOM_ENDS = frozenset([("night", "in"), ("day", "in")])
 DETERMINERS = frozenset(
     ["a", "an", "the", "your", "our", "my", "their", "this", "these", "that", "every"]
 )
@@ -305,6 +306,8 @@ def truncated(title: str, ctx: CheckContext) -> str | None:
         return None  # "your picks are in"
     if len(toks) >= 3 and toks[-3] == "to" and last in _STRANDABLE:
         return None  # "snacks for you to choose from", "toys to play with"
+    if len(toks) >= 2 and (toks[-2], last) in _IDIOM_ENDS:
+        return None  # "comedies for a night in"
     if len(toks) >= 2 and toks[-2] in DETERMINERS and last in OPEN_ADJECTIVES:
         return f"ends with {toks[-2]} {last!r}, a noun is missing"
     if last in DANGLING_END:

@@ -243,6 +243,8 @@ def stem_keys(word: str) -> set[str]:
     keys = {s}
     if s != word.lower() and not s.endswith("e"):
         keys.add(s + "e")
+    if word.lower().endswith("ies"):
+        keys.add(word.lower()[:-1])  # "movies" is "movie" too, not only "movy"
     return keys
 
 
