@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from pathlib import Path
@@ -107,6 +108,21 @@ def test_basket_gets_a_checked_subject_of_its_theme_and_queues_it(
     assert body["queued"] is True
     queued = [q.theme.key for q in GenerationQueue(workspace_copy).entries(pending_only=True)]
     assert body["theme"]["key"] in queued
+
+
+def test_start_loads_the_gate_before_freezing_the_heap(api: SubjectAPI) -> None:
+    """The judge's encoder (torch, transformers) is loaded at start, not by the first
+    basket after ``gc.freeze``: else every full collection walks it (stalls of 150 ms+)."""
+    from subjectline.safety.quality import embed, judge
+
+    embed._model.cache_clear()
+    embed._CACHE.clear()  # as in a new process
+    with client_for(api):
+        model = judge.load_model()
+        if model is not None and model.embedding:
+            assert embed._model.cache_info().currsize == 1
+        assert gc.get_freeze_count() > 0
+    assert not api._answers and api.status()["queued_themes"] == 0  # warming left no trace
 
 
 def test_cached_titles_are_served_to_the_llm_arm_after_a_refresh(
