@@ -200,8 +200,8 @@ def phase_callback(progress: PhaseFn | None, name: str) -> Callable[[int, int], 
 
 def workspace_lambdas(workspace: Workspace) -> dict[str, float] | None:
     """The per-category lambdas of ``subjectline tradeoff``, when the workspace has them."""
-    from subjectline.score.cli import TRADEOFF_FILE
     from subjectline.score.rerank import load_lambdas
+    from subjectline.simulate.tradeoff import TRADEOFF_FILE
 
     path = workspace.root / TRADEOFF_FILE
     return load_lambdas(path) if path.exists() else None

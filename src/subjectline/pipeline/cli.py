@@ -186,7 +186,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         from subjectline.data.synth import SYNTH_STEPS, SynthConfig, write_marketplace
         from subjectline.pipeline.campaign import CampaignConfig
         from subjectline.progress import steps
-        from subjectline.score.cli import run_tradeoff
+        from subjectline.simulate.tradeoff import run_tradeoff
 
         data_dir = out_dir / "data"
         ws = Workspace(out_dir / "workspace")
