@@ -38,6 +38,7 @@ from subjectline.recommend.api import default_as_of, recommend_for_users
 from subjectline.safety import Rejection, category_words, count_by_check, record_rejections
 from subjectline.score.choose import rank_campaign
 from subjectline.score.rerank import load_lambdas
+from subjectline.simulate.tradeoff import TRADEOFF_FILE
 from subjectline.themes.contract import Theme
 from subjectline.themes.extract import ThemeAssignment, ThemeConfig, assign_themes
 from subjectline.themes.facts import assignment_with_every_email_facts
@@ -51,7 +52,6 @@ FACTS_ARM = "facts"  # the facts-filled control: "Skillets and Dutch ovens, pick
 CONTROL_ARMS = (CONTROL_ARM, FACTS_ARM)
 LLM_ARM = "llm"
 REPRESENTATIVE_ITEMS = 20
-TRADEOFF_FILE = "tradeoff.json"
 CAMPAIGN_FILE = "campaign.parquet"
 REPORT_FILE = "report.json"
 CAMPAIGN_SCHEMA: dict[str, pl.DataType] = {
