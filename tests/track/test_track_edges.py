@@ -325,3 +325,14 @@ def test_pixels_through_a_shared_proxy_are_not_rate_limited(
     clicks = [client.get(path_of(emails[1].tracked_links[0])).status_code for _ in range(7)]
     assert clicks[-1] == 429
     assert client.get("/healthz").status_code == 200
+
+
+def test_workspace_suppressions_read_the_store_and_create_none(tmp_path, monkeypatch) -> None:
+    from subjectline.track import workspace_suppressions
+    from subjectline.track.store import DB_ENV, SQLITE_FILE, add_suppressions, open_store
+
+    monkeypatch.delenv(DB_ENV, raising=False)
+    assert workspace_suppressions(tmp_path) == set()
+    assert not (tmp_path / SQLITE_FILE).exists()
+    add_suppressions(open_store(workspace=tmp_path), ["u1"], reason="unsubscribe")
+    assert workspace_suppressions(tmp_path) == {"u1"}

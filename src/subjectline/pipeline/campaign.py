@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,9 +41,7 @@ from subjectline.simulate.tradeoff import TRADEOFF_FILE
 from subjectline.themes.contract import Theme
 from subjectline.themes.extract import ThemeAssignment, ThemeConfig, assign_themes
 from subjectline.themes.facts import assignment_with_every_email_facts
-from subjectline.track.store import DB_ENV as EVENTS_DB_ENV
-from subjectline.track.store import SQLITE_FILE as EVENTS_SQLITE_FILE
-from subjectline.track.store import open_store, suppressed_user_ids
+from subjectline.track import workspace_suppressions
 from subjectline.workspace import Workspace
 
 CONTROL_ARM = "template"  # the classic control: "Top picks in X"
@@ -419,13 +416,7 @@ def workspace_lambdas(workspace: Workspace) -> dict[str, float] | None:
 
 def _suppressed(workspace: Workspace, config: CampaignConfig) -> set[str]:
     """Users who unsubscribed (or were suppressed by hand) in the event store."""
-    url = config.events_db or os.environ.get(EVENTS_DB_ENV)
-    if url is None:
-        local = workspace.root / EVENTS_SQLITE_FILE
-        if not local.exists():
-            return set()
-        url = f"sqlite:///{local}"
-    return suppressed_user_ids(open_store(url))
+    return workspace_suppressions(workspace.root, config.events_db)
 
 
 def _fallbacks(campaign: pl.DataFrame) -> dict[str, dict[str, int]]:

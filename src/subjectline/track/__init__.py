@@ -18,6 +18,7 @@ from subjectline.track.store import (
     register_sends,
     sends_frame,
     suppressed_user_ids,
+    workspace_suppressions,
 )
 from subjectline.track.tokens import InvalidToken, KeyRing, TokenSigner
 
@@ -35,4 +36,5 @@ __all__ = [
     "register_sends",
     "sends_frame",
     "suppressed_user_ids",
+    "workspace_suppressions",
 ]

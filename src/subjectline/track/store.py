@@ -399,6 +399,15 @@ def suppressed_user_ids(engine: Engine) -> set[str]:
 ClaimResult = Literal["claimed", "already_sent", "in_doubt"]
 
 
+def workspace_suppressions(workspace: Path | str, url: str | None = None) -> set[str]:
+    """User ids suppressed in the event store at ``url`` (default: :func:`default_url`);
+    none, and nothing created, when that is a SQLite file that does not exist yet."""
+    url = url or default_url(workspace)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return set()
+    return suppressed_user_ids(open_store(url))
+
+
 def claim_delivery(engine: Engine, key: str, send_id: str, channel: str) -> ClaimResult:
     """Reserve ``key`` before sending, committed, so that a rerun can tell what happened.
 
